@@ -1,0 +1,272 @@
+"""The compiled twin of the NumPy reference (``network.py``): online training at paper scale.
+
+One Numba kernel runs the forward pass (eqs. 6-9 with the Section-5 timing of
+SPEC §1.4), the traces (eqs. 25, 27) and the truncated error (eqs. 19-28) over a
+whole :class:`~lstm97.tasks.Batch` of sequences. It computes what
+``network.train_numpy`` computes, in the same order, and is tested against it.
+
+What makes it fast:
+- inputs arrive sparse (``x_idx``/``x_val``), so a one-hot step touches one input
+  column: a step costs O(hidden units x (nnz + recurrent sources)), not O(weights);
+- traces are kept only for input gates and cells (output gates need none, eq. 22);
+- all work arrays are allocated once per call, nothing inside the step loop.
+"""
+import numpy as np
+from numba import njit
+
+G_CODE = {"centered": 0, "logistic": 1}
+H_CODE = {"centered": 0, "identity": 1}
+
+# columns of the per-sequence statistics the kernel returns
+SSE, ABS_ALL, ABS_END, ERR_END = range(4)
+
+
+@njit(cache=True)
+def _sig(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@njit(cache=True)
+def _apply(W, M, dW, lr):
+    """W += lr * M * dW, dW := 0. Returns False if a weight became NaN or inf."""
+    ok = True
+    for i in range(W.shape[0]):
+        for m in range(W.shape[1]):
+            w = W[i, m] + lr * M[i, m] * dW[i, m]
+            if not np.isfinite(w):
+                ok = False
+            W[i, m] = w
+            dW[i, m] = 0.0
+    return ok
+
+
+@njit(cache=True)
+def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, g_mode, h_mode,
+            output_gates, shortcuts, learn, lr, step_update,
+            x_idx, x_val, targets, starts, stats, store, outputs):
+    """Run sequences starts[q]:starts[q+1]; learn online if ``learn``.
+
+    stats[q] = (summed E over target steps, max |d-y| over target steps,
+                max |d-y| at the last target step, E at the last target step).
+    Returns -1, or the index of the first sequence that produced NaN/inf (then stops).
+    """
+    B = W_in.shape[0]
+    C = W_c.shape[0]
+    K = W_k.shape[0]
+    n_src = W_in.shape[1]
+    n_v = W_k.shape[1]
+    nnz = x_idx.shape[1]
+    nr = C + 2 * B                  # recurrent sources [y_c, y_in, y_out](t-1)
+    bias = n_src - 1
+    z = np.zeros(nr)
+    z_new = np.zeros(nr)
+    s = np.zeros(C)
+    y_in = np.zeros(B)
+    y_out = np.zeros(B)
+    G = np.zeros(C)
+    hs = np.zeros(C)
+    dhs = np.zeros(C)
+    y_c = np.zeros(C)
+    y_k = np.zeros(K)
+    e_k = np.zeros(K)
+    back = np.zeros(C)
+    e_s = np.zeros(C)
+    e_out = np.zeros(B)
+    TI = np.zeros((C, n_src))
+    TC = np.zeros((C, n_src))
+    dW_in = np.zeros_like(W_in)
+    dW_out = np.zeros_like(W_out)
+    dW_c = np.zeros_like(W_c)
+    dW_k = np.zeros_like(W_k)
+
+    for q in range(len(starts) - 1):
+        z[:] = 0.0
+        s[:] = 0.0
+        if learn:
+            TI[:, :] = 0.0
+            TC[:, :] = 0.0
+        sse = 0.0
+        abs_all = 0.0
+        abs_end = 0.0
+        err_end = 0.0
+        for t in range(starts[q], starts[q + 1]):
+            # hidden layer: gates (eqs. 6-7), sources u = [x(t), z(t-1), 1]
+            for j in range(B):
+                acc = W_in[j, bias]
+                for m in range(nnz):
+                    acc += W_in[j, x_idx[t, m]] * x_val[t, m]
+                for r in range(nr):
+                    acc += W_in[j, n_in + r] * z[r]
+                y_in[j] = _sig(acc)
+                if output_gates:
+                    acc = W_out[j, bias]
+                    for m in range(nnz):
+                        acc += W_out[j, x_idx[t, m]] * x_val[t, m]
+                    for r in range(nr):
+                        acc += W_out[j, n_in + r] * z[r]
+                    y_out[j] = _sig(acc)
+                else:
+                    y_out[j] = 1.0
+            # cells: CEC state (eq. 8) and output (eq. 9); traces (eqs. 25, 27)
+            for c in range(C):
+                j = c // S
+                acc = W_c[c, bias]
+                for m in range(nnz):
+                    acc += W_c[c, x_idx[t, m]] * x_val[t, m]
+                for r in range(nr):
+                    acc += W_c[c, n_in + r] * z[r]
+                sg = _sig(acc)
+                if g_mode == 0:
+                    G[c] = 4.0 * sg - 2.0
+                    dg = 4.0 * sg * (1.0 - sg)
+                else:
+                    G[c] = sg
+                    dg = sg * (1.0 - sg)
+                s[c] += y_in[j] * G[c]
+                if h_mode == 0:
+                    sh = _sig(s[c])
+                    hs[c] = 2.0 * sh - 1.0
+                    dhs[c] = 2.0 * sh * (1.0 - sh)
+                else:
+                    hs[c] = s[c]
+                    dhs[c] = 1.0
+                y_c[c] = y_out[j] * hs[c]
+                if learn:
+                    ai = G[c] * y_in[j] * (1.0 - y_in[j])
+                    ac = dg * y_in[j]
+                    for m in range(nnz):
+                        col = x_idx[t, m]
+                        TI[c, col] += ai * x_val[t, m]
+                        TC[c, col] += ac * x_val[t, m]
+                    for r in range(nr):
+                        TI[c, n_in + r] += ai * z[r]
+                        TC[c, n_in + r] += ac * z[r]
+                    TI[c, bias] += ai
+                    TC[c, bias] += ac
+            for c in range(C):
+                z_new[c] = y_c[c]
+            for j in range(B):
+                z_new[C + j] = y_in[j]
+                z_new[C + B + j] = y_out[j] if output_gates else 0.0
+            # output units from the cells of the current step (SPEC §1.4 sub-step 3)
+            for k in range(K):
+                acc = W_k[k, n_v - 1]
+                for c in range(C):
+                    acc += W_k[k, c] * y_c[c]
+                if shortcuts:
+                    for m in range(nnz):
+                        acc += W_k[k, C + x_idx[t, m]] * x_val[t, m]
+                y_k[k] = _sig(acc)
+                if store:
+                    outputs[t, k] = y_k[k]
+            # error (eqs. 16, 19)
+            has = False
+            E = 0.0
+            mx = 0.0
+            for k in range(K):
+                d = targets[t, k]
+                if d == d:
+                    diff = d - y_k[k]
+                    E += diff * diff
+                    if abs(diff) > mx:
+                        mx = abs(diff)
+                    e_k[k] = y_k[k] * (1.0 - y_k[k]) * diff
+                    has = True
+                else:
+                    e_k[k] = 0.0
+            if has:
+                sse += E
+                err_end = E
+                abs_end = mx
+                if mx > abs_all:
+                    abs_all = mx
+            if has and learn:
+                for c in range(C):
+                    acc = 0.0
+                    for k in range(K):
+                        acc += W_k[k, c] * e_k[k]
+                    back[c] = acc
+                for k in range(K):                                  # eq. 22, output units
+                    for c in range(C):
+                        dW_k[k, c] += e_k[k] * y_c[c]
+                    if shortcuts:
+                        for m in range(nnz):
+                            dW_k[k, C + x_idx[t, m]] += e_k[k] * x_val[t, m]
+                    dW_k[k, n_v - 1] += e_k[k]
+                for j in range(B):
+                    e_out[j] = 0.0
+                for c in range(C):
+                    j = c // S
+                    e_out[j] += hs[c] * back[c]
+                    e_s[c] = y_out[j] * dhs[c] * back[c]            # eq. 23
+                if output_gates:
+                    for j in range(B):                              # eqs. 21, 22
+                        e = y_out[j] * (1.0 - y_out[j]) * e_out[j]
+                        for m in range(nnz):
+                            dW_out[j, x_idx[t, m]] += e * x_val[t, m]
+                        for r in range(nr):
+                            dW_out[j, n_in + r] += e * z[r]
+                        dW_out[j, bias] += e
+                for c in range(C):                                  # eqs. 26, 28
+                    j = c // S
+                    for m in range(n_src):
+                        dW_in[j, m] += e_s[c] * TI[c, m]
+                        dW_c[c, m] += e_s[c] * TC[c, m]
+                if step_update:
+                    ok = _apply(W_in, M_in, dW_in, lr) & _apply(W_out, M_out, dW_out, lr)
+                    ok = ok & _apply(W_c, M_c, dW_c, lr) & _apply(W_k, M_k, dW_k, lr)
+                    if not ok:
+                        stats[q, 0] = np.nan
+                        return q
+            for r in range(nr):
+                z[r] = z_new[r]
+        stats[q, SSE] = sse
+        stats[q, ABS_ALL] = abs_all
+        stats[q, ABS_END] = abs_end
+        stats[q, ERR_END] = err_end
+        if not np.isfinite(sse):
+            return q
+        if learn and not step_update:
+            ok = _apply(W_in, M_in, dW_in, lr) & _apply(W_out, M_out, dW_out, lr)
+            ok = ok & _apply(W_c, M_c, dW_c, lr) & _apply(W_k, M_k, dW_k, lr)
+            if not ok:
+                return q
+    return -1
+
+
+def _call(net, batch, learn, lr, step_update, store):
+    if batch.n_in != net.n_in or batch.n_out != net.n_out:
+        raise ValueError(f"batch has {batch.n_in} inputs/{batch.n_out} outputs, "
+                         f"net has {net.n_in}/{net.n_out}")
+    W, M = net.weights, net.masks
+    for k in W:        # the kernel updates in place: keep contiguous float64 arrays
+        W[k] = np.ascontiguousarray(W[k], dtype=np.float64)
+    stats = np.zeros((len(batch), 4))
+    outputs = np.zeros((len(batch.targets) if store else 1, net.n_out))
+    bad = _kernel(W["W_in"], W["W_out"], W["W_c"], W["W_k"],
+                  M["W_in"], M["W_out"], M["W_c"], M["W_k"],
+                  net.S, net.n_in, G_CODE[net.g], H_CODE[net.h],
+                  net.output_gates, net.shortcuts, learn, float(lr), step_update,
+                  batch.x_idx, batch.x_val, batch.targets, batch.starts,
+                  stats, store, outputs)
+    return stats, int(bad), outputs
+
+
+def train_batch(net, batch, lr, update="sequence"):
+    """Online learning over every sequence of ``batch``, in order (eq. 17).
+
+    Returns (stats (n, 4), diverged): stats columns SSE, ABS_ALL, ABS_END, ERR_END
+    measured while training (before each sequence's update when update="sequence");
+    diverged is -1, or the index of the sequence that produced NaN/inf, where the
+    kernel stopped (later rows of stats are 0).
+    """
+    if update not in ("sequence", "step"):
+        raise ValueError(f"unknown update {update!r}; expected 'sequence' or 'step'")
+    stats, bad, _ = _call(net, batch, True, lr, update == "step", False)
+    return stats, bad
+
+
+def evaluate(net, batch):
+    """Forward pass only: (stats (n, 4), outputs (N, K) at every step)."""
+    stats, _, outputs = _call(net, batch, False, 0.0, False, True)
+    return stats, outputs
