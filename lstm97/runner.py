@@ -1,0 +1,401 @@
+"""Trials: one online training run per seed, judged by the paper's criteria; many in parallel.
+
+``run_trial(experiment, trial)`` trains one net with the compiled engine until its
+experiment's criterion holds, the sequence budget is used up, or a weight becomes
+NaN/inf, and returns a JSON-able record. ``run_trials`` runs many on local processes
+or a Dask cluster and writes each finished record to disk at once, atomically, so an
+interrupted run loses nothing and resumes where it stopped.
+"""
+import hashlib
+import json
+import os
+import time
+import zlib
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, replace
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from . import engine
+from .engine import ABS_ALL, ABS_END, ERR_END, SSE
+from .experiments import get
+from .network import LSTM97
+from .tasks import reber
+
+SCALES = ("paper", "smoke")
+SMOKE = dict(budget=2000, test_size=256)     # smoke: the whole pipeline in seconds, no success expected
+MAX_CURVE = 400
+
+
+class RecordError(Exception):
+    """A results file that cannot be used (corrupt, or from another configuration)."""
+
+
+def scaled(exp, scale):
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
+    if scale == "smoke":
+        return replace(exp, budget=min(exp.budget, SMOKE["budget"]), test_size=SMOKE["test_size"],
+                       check_every=min(exp.check_every, 500) if exp.check_every else 0)
+    return exp
+
+
+# the Experiment fields that decide a trial's record (new fields must be added on purpose)
+FINGERPRINT_FIELDS = ("id", "condition", "task", "net", "lr", "criterion", "budget", "abs", "beta",
+                      "window", "all_steps", "st1_wrong", "st2_mean", "check_every", "check_size",
+                      "test_size", "nseq", "update", "grow")
+
+
+def fingerprint(exp, scale):
+    """Short hash of everything that determines a trial's record except its seed."""
+    fields = asdict(scaled(exp, scale))
+    text = json.dumps([{k: fields[k] for k in FINGERPRINT_FIELDS}, scale], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- criteria
+def _runs(ok, carry):
+    """Length of the run of consecutive True ending at each index, continuing ``carry``."""
+    idx = np.arange(len(ok))
+    last_bad = np.maximum.accumulate(np.where(~ok, idx, -1))
+    return np.where(last_bad >= 0, idx - last_bad, carry + idx + 1)
+
+
+class StreamCriterion:
+    """Criteria read off the training stream itself (2a-2c, 4, 5, 6): exact to the sequence.
+
+    ``scan(stats)`` consumes one chunk of per-sequence statistics and returns the stages
+    reached in it as (index in chunk, stage name).
+    """
+
+    def __init__(self, exp):
+        self.exp = exp
+        self.run = 0                    # consecutive good sequences so far
+        self.tail_err = np.zeros(0)     # last `window` end errors (for ST3 and n_seq)
+        self.tail_bad = np.zeros(0, bool)
+        self.todo = [f"nseq{n}" for n in exp.nseq] if exp.criterion == "nseq" else ["solved"]
+
+    def scan(self, stats):
+        exp, hits = self.exp, []
+        if exp.criterion == "window":
+            ok = stats[:, ABS_ALL if exp.all_steps else ABS_END] < exp.abs
+            runs = _runs(ok, self.run)
+            self.run = int(runs[-1])
+            i = np.flatnonzero(runs >= exp.window)
+            if len(i):
+                hits.append((int(i[0]), "solved"))
+            return hits
+        w = exp.window
+        err = np.concatenate([self.tail_err, stats[:, ERR_END]])
+        bad = np.concatenate([self.tail_bad, stats[:, ABS_END] >= exp.abs])
+        off = len(self.tail_err)
+        self.tail_err, self.tail_bad = err[-w:], bad[-w:]
+        if len(err) < w:
+            return hits
+        csum_err = np.concatenate([[0.0], np.cumsum(err)])
+        csum_bad = np.concatenate([[0], np.cumsum(bad)])
+        end = np.arange(max(w, off + 1), len(err) + 1)          # windows err[end-w:end]
+        mean_err = (csum_err[end] - csum_err[end - w]) / w
+        n_bad = csum_bad[end] - csum_bad[end - w]
+        if exp.criterion == "st3":
+            i = np.flatnonzero((mean_err < exp.beta) & (n_bad == 0))
+            if len(i):
+                hits.append((int(end[i[0]] - 1 - off), "solved"))
+        else:
+            for stage in list(self.todo):
+                i = np.flatnonzero(n_bad < int(stage[4:]))
+                if not len(i):
+                    break
+                hits.append((int(end[i[0]] - 1 - off), stage))
+                self.todo.remove(stage)
+        return hits
+
+    def final(self, stage):
+        return stage == final_stage(self.exp)
+
+
+def final_stage(exp):
+    """Name of the stage whose sequence count is the trial's 'success after'."""
+    return {"st12": "st2", "nseq": f"nseq{exp.nseq[-1]}" if exp.nseq else ""}.get(exp.criterion, "solved")
+
+
+def _end_outputs(net, batch):
+    stats, outputs = engine.evaluate(net, batch)
+    return stats, outputs[batch.starts[1:] - 1]
+
+
+def check_st12(exp, net, task, rng, n):
+    """ST1/ST2 of Exp 3 on n fresh sequences: (misclassified, mean |error|) (SPEC §4.3)."""
+    batch = task.sample(rng, n)
+    _, y = _end_outputs(net, batch)
+    if exp.condition == "3c":
+        diff = np.abs(y[:, 0] - batch.info["clean"])            # against the noise-free target
+    else:
+        diff = np.abs(y[:, 0] - batch.end_targets()[:, 0])
+    return int(np.sum(diff > exp.abs)), float(diff.mean())
+
+
+def check_reber(net, task):
+    """Wrong predictions on the training and the test set (SPEC §4.1)."""
+    wrong = []
+    for batch, legal in ((task.train_batch, task.train_legal), (task.test_batch, task.test_legal)):
+        _, outputs = engine.evaluate(net, batch)
+        wrong.append(int(np.sum(~reber.correct(outputs, legal))))
+    return wrong
+
+
+def test_measures(exp, net, task, rng):
+    """The test figures the paper reports for this experiment, on a fresh test set."""
+    if exp.criterion == "reber":
+        tr, te = check_reber(net, task)
+        return dict(train_wrong=tr, test_wrong=te)
+    n = exp.test_size
+    if exp.criterion == "st12":
+        wrong, mean_abs = check_st12(exp, net, task, rng, n)
+        out = dict(test_size=n, wrong=wrong, fraction_misclassified=wrong / n)
+        out["av_difference" if exp.condition == "3c" else "mean_abs_error"] = mean_abs
+        return out
+    batch = task.sample(rng, n)
+    stats, _ = engine.evaluate(net, batch)
+    column = ABS_ALL if exp.all_steps else ABS_END
+    return dict(test_size=n, wrong=int(np.sum(stats[:, column] >= exp.abs)),
+                mse=float(stats[:, ERR_END].mean() / net.n_out),
+                mean_error=float(stats[:, ERR_END].mean()))
+
+
+# --------------------------------------------------------------------------- one trial
+def _chunk_size(exp, task):
+    if exp.check_every:
+        return exp.check_every
+    probe = task.sample(np.random.default_rng(0), 20)
+    per_seq = probe.starts[-1] / len(probe)
+    return int(np.clip(300_000 // per_seq, 200, 2000))
+
+
+def _grow_masks(net):
+    """2a/2b before the cell is added: only the direct input->output layer exists (SPEC §6.7)."""
+    full = {k: m.copy() for k, m in net.masks.items()}
+    net.masks["W_in"][:] = 0.0
+    net.masks["W_c"][:] = 0.0
+    net.masks["W_k"][:, :net.C] = 0.0
+    for k in net.weights:
+        net.weights[k] *= net.masks[k]
+    return full
+
+
+def _add_cell(net, full):
+    for k in ("W_in", "W_c", "W_k"):
+        new = (full[k] > 0) & (net.masks[k] == 0)
+        net.weights[k][new] = net.rng.uniform(-net.init, net.init, int(new.sum()))
+        net.masks[k] = full[k]
+
+
+def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False):
+    """Train one net of ``experiment`` (an id or Experiment) for trial number ``trial``.
+
+    The same (experiment, trial, seed, scale) always gives the same record (wall time aside).
+    """
+    exp = scaled(get(experiment) if isinstance(experiment, str) else experiment, scale)
+    t0 = time.perf_counter()
+    task = exp.make_task(trial)
+    ss = np.random.SeedSequence([seed, trial, zlib.crc32(exp.id.encode())])
+    net_ss, data_ss, test_ss = ss.spawn(3)
+    net = LSTM97(**exp.net, seed=net_ss)
+    rng, test_rng = np.random.default_rng(data_ss), np.random.default_rng(test_ss)
+    chunk = _chunk_size(exp, task)
+    stream = StreamCriterion(exp) if exp.criterion in ("window", "st3", "nseq") else None
+    full = _grow_masks(net) if exp.grow else None
+    grow_prev, cell_added_at = None, None
+
+    n = steps = 0
+    stages, tests, curve = {}, {}, []
+    stopped, reason = "budget", f"no success within {exp.budget} sequences"
+    while n < exp.budget and stopped == "budget":
+        batch = task.sample(rng, min(chunk, exp.budget - n))
+        snapshot = {k: w.copy() for k, w in net.weights.items()}
+        stats, bad = engine.train_batch(net, batch, exp.lr, exp.update)
+        if bad >= 0:
+            stopped, reason = "diverged", f"NaN/inf in sequence {n + bad + 1}"
+            n += bad + 1
+            break
+        hits = stream.scan(stats) if stream else []
+        done = 0                                  # sequences of this chunk kept so far
+        if hits:                                  # replay up to each stage, exactly
+            net.set_weights(snapshot)
+            for i, stage in hits:
+                engine.train_batch(net, batch.take(np.arange(done, i + 1)), exp.lr, exp.update)
+                done = i + 1
+                count = n + done
+                if exp.criterion == "window":
+                    count = n + done - exp.window      # sequences before the window started
+                stages[stage] = count
+                tests[stage] = test_measures(exp, net, task, test_rng) if exp.test_size else {}
+                if stream.final(stage):
+                    stopped, reason = "solved", f"{stage} after {count} sequences"
+                    break
+            if stopped == "budget" and done < len(batch):
+                engine.train_batch(net, batch.take(np.arange(done, len(batch))), exp.lr, exp.update)
+                done = len(batch)
+        else:
+            done = len(batch)
+        steps += int(batch.starts[done])
+        n += done
+        curve.append([n, float(stats[:, SSE].mean()), float(np.mean(stats[:, ABS_END] < exp.abs))])
+        if stopped != "budget":
+            break
+        if full is not None and cell_added_at is None:
+            m = stats[:, SSE].mean()
+            if grow_prev is not None and m >= 0.99 * grow_prev:
+                _add_cell(net, full)
+                cell_added_at = n
+            grow_prev = m
+        if exp.criterion == "reber":
+            wrong = check_reber(net, task)
+            if wrong == [0, 0]:
+                stages["solved"] = n
+                tests["solved"] = test_measures(exp, net, task, test_rng)
+                stopped, reason = "solved", f"all correct after {n} sequences"
+        elif exp.criterion == "st12":
+            wrong, mean_abs = check_st12(exp, net, task, test_rng, exp.check_size)
+            if wrong <= exp.st1_wrong:
+                stages.setdefault("st1", n)
+                if mean_abs < exp.st2_mean:
+                    stages["st2"] = n
+                    tests["st2"] = test_measures(exp, net, task, test_rng)
+                    stopped, reason = "solved", f"ST2 after {n} sequences"
+
+    while len(curve) > MAX_CURVE:
+        curve = curve[::2] if len(curve) % 2 else curve[::2] + [curve[-1]]
+    record = dict(
+        experiment=exp.id, trial=trial, seed=seed, scale=scale, config=fingerprint(exp, scale),
+        success=stopped == "solved", stopped=stopped, reason=reason,
+        sequences=stages.get(final_stage(exp)) if stopped == "solved" else None,
+        stages=stages, test=tests, sequences_trained=n, steps=steps, curve=curve,
+        cell_added_at=cell_added_at, wall_time=time.perf_counter() - t0)
+    if keep_weights:
+        record["weights"] = {k: w.tolist() for k, w in net.weights.items()}
+    return record
+
+
+# --------------------------------------------------------------------------- records on disk
+def record_path(results, experiment_id, trial):
+    return Path(results) / experiment_id / f"trial_{trial:03d}.json"
+
+
+def load_record(path, exp=None, scale=None):
+    """Read one record; RecordError naming the file if it is corrupt or from another config."""
+    try:
+        rec = json.loads(Path(path).read_text())
+        if not isinstance(rec, dict) or "success" not in rec or "experiment" not in rec:
+            raise ValueError("not a trial record")
+    except (ValueError, UnicodeDecodeError) as e:
+        raise RecordError(f"corrupt results file {path}: {e}. Move it away to rerun that trial; "
+                          "it was not used or overwritten.") from None
+    if exp is not None and rec.get("config") != fingerprint(exp, scale):
+        raise RecordError(f"results file {path} was made by another configuration or scale "
+                          f"({rec.get('config')} != {fingerprint(exp, scale)}); move it away to rerun")
+    return rec
+
+
+def write_record(path, record):
+    """Atomic: write a temporary file, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(record, indent=1))
+    os.replace(tmp, path)
+
+
+def load_records(results, experiment_id, scale="paper"):
+    """All finished records of an experiment, by trial order (checked like run_trials does)."""
+    exp = get(experiment_id)
+    folder = Path(results) / experiment_id
+    return [load_record(p, exp, scale) for p in sorted(folder.glob("trial_*.json"))]
+
+
+def _keep(trial):
+    return trial < 3          # weights of the first trials are stored, for looking inside nets
+
+
+def _job(args):
+    exp_id, trial, seed, scale = args
+    return run_trial(exp_id, trial, seed, scale, keep_weights=_keep(trial))
+
+
+def run_trials(experiment, trials=None, *, scale="paper", results="data/results", seed=0,
+               scheduler=None, workers=None, progress=True):
+    """Run trials 0..trials-1 of an experiment that have no record yet; return all records.
+
+    Local processes by default (``workers``, default all cores); a Dask cluster when
+    ``scheduler`` (or the LSTM97_SCHEDULER variable) gives its address.
+    """
+    exp = get(experiment) if isinstance(experiment, str) else experiment
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
+    if trials is None:
+        trials = exp.trials if scale == "paper" else min(exp.trials, 2)
+    if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 0:
+        raise ValueError(f"trials must be a non-negative integer, got {trials!r}")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    scheduler = scheduler or os.environ.get("LSTM97_SCHEDULER") or None
+    records = {}
+    for t in range(trials):                       # read everything first: fail before training
+        p = record_path(results, exp.id, t)
+        if p.exists():
+            records[t] = load_record(p, exp, scale)
+    todo = [(exp.id, t, seed, scale) for t in range(trials) if t not in records]
+    if todo:
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=trials, initial=trials - len(todo), desc=exp.id, unit="trial")
+        t0, seqs = time.perf_counter(), 0
+
+        def finished(rec):
+            nonlocal seqs
+            write_record(record_path(results, exp.id, rec["trial"]), rec)
+            records[rec["trial"]] = rec
+            seqs += rec["sequences_trained"]
+            if bar:
+                bar.set_postfix(seq_per_s=f"{seqs / (time.perf_counter() - t0):,.0f}",
+                                solved=sum(r["success"] for r in records.values()))
+                bar.update(1)
+
+        try:
+            if scheduler:
+                _run_dask(scheduler, todo, finished)
+            elif (workers or os.cpu_count() or 1) == 1 or len(todo) == 1:
+                for job in todo:
+                    finished(_job(job))
+            else:
+                with ProcessPoolExecutor(max_workers=min(workers or os.cpu_count(), len(todo)),
+                                         mp_context=get_context("spawn")) as pool:
+                    for fut in as_completed([pool.submit(_job, j) for j in todo]):
+                        finished(fut.result())
+        finally:
+            if bar:
+                bar.close()
+    return [records[t] for t in sorted(records)]
+
+
+def connect(scheduler, timeout=10):
+    """A Dask client for ``scheduler``; ValueError naming the address if it cannot be reached."""
+    from dask.distributed import Client
+    try:
+        return Client(scheduler, timeout=timeout)
+    except (OSError, TimeoutError) as e:
+        raise ValueError(f"cannot reach Dask scheduler {scheduler!r}: {e}") from None
+
+
+def _run_dask(scheduler, todo, finished):
+    from dask.distributed import as_completed as dask_completed
+    client = connect(scheduler)
+    try:
+        futures = [client.submit(_job, job, pure=False) for job in todo]
+        for fut in dask_completed(futures):
+            finished(fut.result())
+    finally:
+        client.close()

@@ -1,0 +1,129 @@
+"""Task generators for every experiment of the paper (SPEC §4).
+
+Every task produces a :class:`Batch`: many sequences stored back to back in flat
+arrays, in the sparse form the compiled engine reads. Inputs are stored as the
+``nnz`` non-zero entries of each step (one-hot tasks have nnz=1), so a step of a
+1,004-input net costs no more to feed than a step of a 2-input net.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Batch:
+    """Sequences stored back to back.
+
+    x_idx   (N, nnz) int64    input units that are on at each step
+    x_val   (N, nnz) float64  their activations
+    targets (N, K)   float64  teacher signal, NaN where a step has no target
+    starts  (n+1,)   int64    sequence i occupies steps starts[i]:starts[i+1]
+    n_in    int               number of input units
+    info    dict              per-sequence extras, each an array of length n
+                              (e.g. "label" for the class, "clean" for 3c's
+                              noise-free target)
+    """
+
+    x_idx: np.ndarray
+    x_val: np.ndarray
+    targets: np.ndarray
+    starts: np.ndarray
+    n_in: int
+    info: dict = field(default_factory=dict)
+
+    def __len__(self):
+        return len(self.starts) - 1
+
+    @property
+    def lengths(self):
+        return np.diff(self.starts)
+
+    @property
+    def n_out(self):
+        return self.targets.shape[1]
+
+    def dense(self, i):
+        """Sequence i as dense arrays (xs (T, n_in), targets (T, K)) for the NumPy core."""
+        a, b = self.starts[i], self.starts[i + 1]
+        xs = np.zeros((b - a, self.n_in))
+        rows = np.repeat(np.arange(b - a), self.x_idx.shape[1])
+        np.add.at(xs, (rows, self.x_idx[a:b].ravel()), self.x_val[a:b].ravel())
+        return xs, self.targets[a:b].copy()
+
+    def sequences(self):
+        """Iterate over (xs, targets) pairs, the format of ``lstm97.train``."""
+        for i in range(len(self)):
+            yield self.dense(i)
+
+    def take(self, idx):
+        """The sequences idx (any order, repeats allowed) as a new Batch."""
+        idx = np.asarray(idx, np.int64)
+        lengths = self.lengths[idx]
+        starts = offsets(lengths)
+        steps = np.repeat(self.starts[idx] - starts[:-1], lengths) + np.arange(starts[-1])
+        return Batch(self.x_idx[steps], self.x_val[steps], self.targets[steps], starts,
+                     self.n_in, {k: v[idx] for k, v in self.info.items()})
+
+    def end_targets(self):
+        """(n, K) target of the last step of every sequence."""
+        return self.targets[self.starts[1:] - 1]
+
+    @staticmethod
+    def concat(batches):
+        """Join batches of the same task into one."""
+        starts = [np.zeros(1, np.int64)]
+        offset = 0
+        for b in batches:
+            starts.append(b.starts[1:] + offset)
+            offset += b.starts[-1]
+        keys = batches[0].info.keys()
+        return Batch(
+            np.concatenate([b.x_idx for b in batches]),
+            np.concatenate([b.x_val for b in batches]),
+            np.concatenate([b.targets for b in batches]),
+            np.concatenate(starts),
+            batches[0].n_in,
+            {k: np.concatenate([b.info[k] for b in batches]) for k in keys},
+        )
+
+
+def offsets(lengths):
+    """Sequence start offsets (n+1,) from lengths (n,): the ``starts`` of a Batch."""
+    return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+
+def onehot_batch(symbols, lengths, n_in, targets, info=None):
+    """Build a Batch from flat one-hot symbol indices (N,) and a (N, K) target array."""
+    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return Batch(
+        np.asarray(symbols, np.int64).reshape(-1, 1),
+        np.ones((len(symbols), 1)),
+        np.asarray(targets, np.float64),
+        starts,
+        n_in,
+        info or {},
+    )
+
+
+def dense_batch(sequences):
+    """A Batch from an iterable of dense (xs (T, n_in), targets (T, K)) pairs (nnz = n_in)."""
+    xs_list, tg_list = [], []
+    for xs, targets in sequences:
+        xs_list.append(np.asarray(xs, np.float64))
+        tg_list.append(np.asarray(targets, np.float64))
+    if not xs_list:
+        raise ValueError("no sequences given")
+    n_in = xs_list[0].shape[1]
+    lengths = [len(x) for x in xs_list]
+    x_val = np.concatenate(xs_list)
+    x_idx = np.tile(np.arange(n_in, dtype=np.int64), (len(x_val), 1))
+    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return Batch(x_idx, x_val, np.concatenate(tg_list), starts, n_in, {})
+
+
+# Task generators (SPEC §4), re-exported here; imported last because they use Batch.
+from .reber import EmbeddedReber  # noqa: E402  Experiment 1
+from .long_lag import NoiseFree, NoLocalRegularities, VeryLongLag  # noqa: E402  Experiment 2
+from .two_sequence import TwoSequence  # noqa: E402  Experiment 3
+from .adding import Adding, Multiplication  # noqa: E402  Experiments 4, 5
+from .temporal_order import TemporalOrder  # noqa: E402  Experiment 6
