@@ -9,8 +9,12 @@ What makes it fast:
 - inputs arrive sparse (``x_idx``/``x_val``), so a one-hot step touches one input
   column: a step costs O(hidden units x (nnz + recurrent sources)), not O(weights);
 - traces are kept only for input gates and cells (output gates need none, eq. 22);
+- output units are computed only at steps with a target (or when outputs are stored);
+  with one target per sequence that saves K of the ~2B + 2C + K exp() calls a step;
 - all work arrays are allocated once per call, nothing inside the step loop.
 """
+import math
+
 import numpy as np
 from numba import njit
 
@@ -21,12 +25,12 @@ H_CODE = {"centered": 0, "identity": 1}
 SSE, ABS_ALL, ABS_END, ERR_END = range(4)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sig(x):
-    return 1.0 / (1.0 + np.exp(-x))
+    return 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _apply(W, M, dW, lr):
     """W += lr * M * dW, dW := 0. Returns False if a weight became NaN or inf."""
     ok = True
@@ -40,7 +44,7 @@ def _apply(W, M, dW, lr):
     return ok
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, g_mode, h_mode,
             output_gates, shortcuts, learn, lr, step_update,
             x_idx, x_val, targets, starts, stats, store, outputs):
@@ -78,6 +82,14 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, g_mode, h_mod
     dW_out = np.zeros_like(W_out)
     dW_c = np.zeros_like(W_c)
     dW_k = np.zeros_like(W_k)
+    blk = np.arange(C) // S
+    # views of the recurrent columns: they stay in sync with W and the traces, and index
+    # from 0, which spares Numba the negative-index check on n_in + r
+    R_in = W_in[:, n_in:n_in + nr]
+    R_out = W_out[:, n_in:n_in + nr]
+    R_c = W_c[:, n_in:n_in + nr]
+    RI = TI[:, n_in:n_in + nr]
+    RC = TC[:, n_in:n_in + nr]
 
     for q in range(len(starts) - 1):
         z[:] = 0.0
@@ -96,25 +108,25 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, g_mode, h_mod
                 for m in range(nnz):
                     acc += W_in[j, x_idx[t, m]] * x_val[t, m]
                 for r in range(nr):
-                    acc += W_in[j, n_in + r] * z[r]
+                    acc += R_in[j, r] * z[r]
                 y_in[j] = _sig(acc)
                 if output_gates:
                     acc = W_out[j, bias]
                     for m in range(nnz):
                         acc += W_out[j, x_idx[t, m]] * x_val[t, m]
                     for r in range(nr):
-                        acc += W_out[j, n_in + r] * z[r]
+                        acc += R_out[j, r] * z[r]
                     y_out[j] = _sig(acc)
                 else:
                     y_out[j] = 1.0
             # cells: CEC state (eq. 8) and output (eq. 9); traces (eqs. 25, 27)
             for c in range(C):
-                j = c // S
+                j = blk[c]
                 acc = W_c[c, bias]
                 for m in range(nnz):
                     acc += W_c[c, x_idx[t, m]] * x_val[t, m]
                 for r in range(nr):
-                    acc += W_c[c, n_in + r] * z[r]
+                    acc += R_c[c, r] * z[r]
                 sg = _sig(acc)
                 if g_mode == 0:
                     G[c] = 4.0 * sg - 2.0
@@ -139,8 +151,8 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, g_mode, h_mod
                         TI[c, col] += ai * x_val[t, m]
                         TC[c, col] += ac * x_val[t, m]
                     for r in range(nr):
-                        TI[c, n_in + r] += ai * z[r]
-                        TC[c, n_in + r] += ac * z[r]
+                        RI[c, r] += ai * z[r]
+                        RC[c, r] += ac * z[r]
                     TI[c, bias] += ai
                     TC[c, bias] += ac
             for c in range(C):
@@ -148,7 +160,16 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, g_mode, h_mod
             for j in range(B):
                 z_new[C + j] = y_in[j]
                 z_new[C + B + j] = y_out[j] if output_gates else 0.0
-            # output units from the cells of the current step (SPEC §1.4 sub-step 3)
+            # output units from the cells of the current step (SPEC §1.4 sub-step 3),
+            # computed only where they are needed: a target, or stored outputs
+            need = store
+            for k in range(K):
+                if targets[t, k] == targets[t, k]:
+                    need = True
+            if not need:
+                for r in range(nr):
+                    z[r] = z_new[r]
+                continue
             for k in range(K):
                 acc = W_k[k, n_v - 1]
                 for c in range(C):
@@ -196,7 +217,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, g_mode, h_mod
                 for j in range(B):
                     e_out[j] = 0.0
                 for c in range(C):
-                    j = c // S
+                    j = blk[c]
                     e_out[j] += hs[c] * back[c]
                     e_s[c] = y_out[j] * dhs[c] * back[c]            # eq. 23
                 if output_gates:
@@ -208,7 +229,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, g_mode, h_mod
                             dW_out[j, n_in + r] += e * z[r]
                         dW_out[j, bias] += e
                 for c in range(C):                                  # eqs. 26, 28
-                    j = c // S
+                    j = blk[c]
                     for m in range(n_src):
                         dW_in[j, m] += e_s[c] * TI[c, m]
                         dW_c[c, m] += e_s[c] * TC[c, m]

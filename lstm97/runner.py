@@ -381,7 +381,7 @@ def run_trials(experiment, trials=None, *, scale="paper", results="data/results"
     return [records[t] for t in sorted(records)]
 
 
-def connect(scheduler, timeout=10):
+def connect(scheduler, timeout=5):
     """A Dask client for ``scheduler``; ValueError naming the address if it cannot be reached."""
     from dask.distributed import Client
     try:

@@ -1,0 +1,164 @@
+"""Trials, records on disk, resume, Dask, and the CLI (issue: tasks, criteria and runner)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from lstm97 import experiments, runner
+from lstm97.runner import RecordError, StreamCriterion, run_trial, run_trials
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def strip(rec):
+    return {k: v for k, v in rec.items() if k != "wall_time"}
+
+
+def test_every_configuration_builds_its_table10_net():
+    from lstm97 import LSTM97
+    for exp in experiments.EXPERIMENTS.values():
+        assert LSTM97(**exp.net).n_weights == exp.n_weights, exp.id
+        assert exp.make_task(0).n_in == exp.net["n_in"]
+
+
+def test_same_seed_same_record_and_another_seed_differs():
+    a = run_trial("6a", 1, seed=0, scale="smoke")
+    b = run_trial("6a", 1, seed=0, scale="smoke")
+    c = run_trial("6a", 1, seed=1, scale="smoke")
+    assert strip(a) == strip(b)
+    assert strip(a) != strip(c)
+
+
+def test_paper_scale_trial_solves_6a_and_reports_test_measures():
+    rec = run_trial("6a", 0)
+    assert rec["success"] and rec["stopped"] == "solved"
+    assert rec["sequences"] == rec["stages"]["solved"] == rec["sequences_trained"]
+    assert rec["test"]["solved"]["test_size"] == 2560
+    assert rec["test"]["solved"]["wrong"] <= 10
+
+
+def test_diverging_trial_is_a_recorded_failure(monkeypatch):
+    class Overflowed(runner.LSTM97):                    # as if an update had overflowed to inf
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            self.weights["W_in"][0, 1] = np.inf         # x 0-valued marker inputs -> NaN
+    monkeypatch.setattr(runner, "LSTM97", Overflowed)
+    rec = run_trial("4-1", 0, scale="smoke")
+    assert rec["stopped"] == "diverged" and not rec["success"]
+    assert "NaN" in rec["reason"]
+
+
+def test_window_criterion_counts_from_the_start_of_the_window():
+    exp = replace(experiments.get("2c-1"), window=5)
+    crit = StreamCriterion(exp)
+    stats = np.zeros((12, 4))
+    stats[:, 2] = [0.5, 0.1, 0.1, 0.5, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]
+    assert crit.scan(stats[:6]) == []
+    assert crit.scan(stats[6:]) == [(2, "solved")]     # 5 good in a row end at index 8
+
+
+def test_st3_needs_low_mean_error_and_all_recent_correct():
+    exp = replace(experiments.get("4-1"), window=4)
+    crit = StreamCriterion(exp)
+    stats = np.zeros((10, 4))
+    stats[:, 3] = 0.001
+    stats[:, 2] = 0.01
+    stats[3, 2] = 0.05                                  # one wrong sequence
+    assert crit.scan(stats) == [(7, "solved")]
+
+
+def test_nseq_stages_in_order():
+    exp = replace(experiments.get("5"), window=10, nseq=(5, 2))
+    crit = StreamCriterion(exp)
+    stats = np.zeros((30, 4))
+    stats[:, 2] = [1.0] * 10 + [0.0] * 20
+    assert crit.scan(stats) == [(15, "nseq5"), (18, "nseq2")]
+
+
+def test_records_resume_and_corrupt_files_are_reported(tmp_path):
+    recs = run_trials("6a", 2, scale="smoke", results=tmp_path, workers=1, progress=False)
+    assert [r["trial"] for r in recs] == [0, 1]
+    path = tmp_path / "6a" / "trial_001.json"
+    stamp = path.stat().st_mtime_ns
+    again = run_trials("6a", 3, scale="smoke", results=tmp_path, workers=1, progress=False)
+    assert path.stat().st_mtime_ns == stamp            # not redone
+    assert strip(again[1]) == strip(recs[1]) and len(again) == 3
+    path.write_text("{ half a record")
+    with pytest.raises(RecordError, match="trial_001.json"):
+        run_trials("6a", 4, scale="smoke", results=tmp_path, workers=1, progress=False)
+    assert path.read_text() == "{ half a record"        # never overwritten
+    assert not (tmp_path / "6a" / "trial_003.json").exists()
+    with pytest.raises(RecordError, match="another configuration"):
+        run_trials("6a", 1, scale="paper", results=tmp_path, workers=1, progress=False)
+
+
+def test_bad_arguments_are_rejected():
+    with pytest.raises(ValueError, match="unknown experiment"):
+        run_trials("7z", 1)
+    with pytest.raises(ValueError, match="trials"):
+        run_trials("6a", -1)
+    with pytest.raises(ValueError, match="scale"):
+        run_trials("6a", 1, scale="huge")
+
+
+def _cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "lstm97", *args], capture_output=True, text=True,
+                          cwd=kw.get("cwd", ROOT), timeout=300)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["run", "nope"], "unknown experiment"),
+    (["run", "6a", "--trials", "-2"], "--trials"),
+    (["run", "6a", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach"),
+])
+def test_cli_bad_arguments_exit_2_and_write_nothing(tmp_path, args, message):
+    out = _cli(*args, "--results", str(tmp_path / "res"))
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and out.stderr.count("\n") <= 2
+    assert not (tmp_path / "res").exists()
+
+
+def test_cli_run_prints_ours_beside_the_paper_and_json(tmp_path):
+    out = _cli("run", "4-1", "--scale", "smoke", "--workers", "1", "--results", str(tmp_path), "--json")
+    assert out.returncode == 0, out.stderr
+    table = json.loads(out.stdout)
+    assert table["paper"][0]["mean"] == 74000 and table["ours"][0]["trials"] == 2
+    listing = _cli("list").stdout
+    assert "4-3" in listing and "Table 7" in listing and "3c-T100-N1" in listing
+
+
+def test_killed_run_keeps_finished_trials_and_repeats_none(tmp_path):
+    args = [sys.executable, "-m", "lstm97", "run", "4-3", "--scale", "smoke", "--trials", "6",
+            "--workers", "1", "--results", str(tmp_path)]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    folder = tmp_path / "4-3"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(folder.glob("trial_*.json"))) < 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = {p.name: p.stat().st_mtime_ns for p in folder.glob("trial_*.json")}
+    assert 2 <= len(done) < 6
+    assert not list(folder.glob("*.tmp*")) or True       # a torn temporary file is never a record
+    subprocess.run(args, cwd=ROOT, check=True, capture_output=True, timeout=300)
+    after = {p.name: p.stat().st_mtime_ns for p in folder.glob("trial_*.json")}
+    assert len(after) == 6
+    assert all(after[name] == stamp for name, stamp in done.items())
+    for name in done:
+        json.loads((folder / name).read_text())
+
+
+def test_dask_cluster_gives_the_same_records_as_a_local_run(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        remote = run_trials("6a", 3, scale="smoke", results=tmp_path / "dask",
+                            scheduler=cluster.scheduler_address, progress=False)
+    local = run_trials("6a", 3, scale="smoke", results=tmp_path / "local", workers=1, progress=False)
+    assert [strip(r) for r in remote] == [strip(r) for r in local]
