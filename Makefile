@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCALE ?= paper
 SCHEDULER ?=
-RESULTS ?= results/reproduce
+# RESULTS is relative to notebooks/ (papermill runs there)
+RESULTS ?= ../results/reproduce
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
@@ -38,7 +39,8 @@ reproduce: $(STAMP)
 # Re-render the notebooks from the committed trial records (fast; no training).
 render: $(STAMP)
 	@for nb in $(NOTEBOOKS); do \
-	  $(BIN)/papermill --cwd notebooks $$nb $$nb -p scale paper -p results data/results || exit 1; \
+	  $(BIN)/papermill --cwd notebooks $$nb $$nb -p scale paper -p results ../data/results \
+	    -p train False || exit 1; \
 	done
 
 bench: $(STAMP)

@@ -315,13 +315,15 @@ def load_records(results, experiment_id, scale="paper"):
     return [load_record(p, exp, scale) for p in sorted(folder.glob("trial_*.json"))]
 
 
-def _keep(trial):
-    return trial < 3          # weights of the first trials are stored, for looking inside nets
+def keep_weights(exp, trial):
+    """Records store trained weights (for looking inside nets): every trial of a net with at
+    most 1,000 weights, the first three trials of bigger nets."""
+    return trial < 3 or exp.n_weights <= 1000
 
 
 def _job(args):
     exp_id, trial, seed, scale = args
-    return run_trial(exp_id, trial, seed, scale, keep_weights=_keep(trial))
+    return run_trial(exp_id, trial, seed, scale, keep_weights=keep_weights(get(exp_id), trial))
 
 
 def run_trials(experiment, trials=None, *, scale="paper", results="data/results", seed=0,

@@ -56,3 +56,72 @@ def summarise(exp, records):
     """{"ours": [...], "paper": [...]}: one entry per paper row of the experiment."""
     return {"experiment": exp.id, "ours": [ours(exp, records, r) for r in exp.rows],
             "paper": [theirs(r) for r in exp.rows]}
+
+
+def format_table(rows, columns=None, floats="{:,.4g}"):
+    """A plain-text table (deterministic, so nbval can check it) of a list of dicts."""
+    if not rows:
+        return "(no records)"
+    columns = columns or list(rows[0])
+
+    def cell(v):
+        if v is None:
+            return "-"
+        if isinstance(v, bool):
+            return str(v)
+        if isinstance(v, float):
+            return f"{v:,.0f}" if abs(v) >= 1000 else floats.format(v)
+        if isinstance(v, int):
+            return f"{v:,}"
+        if isinstance(v, (list, tuple)):
+            return ",".join(cell(x) for x in v)
+        return str(v)
+
+    body = [[cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(columns)]
+    line = lambda cells: "  ".join(s.rjust(w) for s, w in zip(cells, widths))
+    return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(b) for b in body])
+
+
+def config_rows(exps):
+    """Each experiment's configuration beside its Table-10 row."""
+    from .network import LSTM97
+    rows = []
+    for e in exps:
+        t10 = paper.TABLE10[e.condition]
+        net = LSTM97(**e.net)
+        rows.append(dict(
+            experiment=e.id, task=f"{e.task[0]}{e.task[1]}", blocks=f"{net.B}x{net.S}",
+            weights=net.n_weights, paper_weights=t10["weights"], bias=net.bias,
+            in_gate_bias=e.net["input_gate_bias"] or "r", out_gate_bias=e.net["output_gate_bias"] or
+            ("none" if not net.output_gates or net.bias == "none" else "r"),
+            init=e.net["init"], lr=e.lr, paper_lr=t10["lr"], trials=e.trials, criterion=e.criterion,
+            budget=e.budget, update=e.update))
+    return rows
+
+
+def result_rows(pairs):
+    """Ours beside the paper, row by row, for (experiment, records) pairs."""
+    rows = []
+    for exp, records in pairs:
+        table = summarise(exp, records)
+        for o, p in zip(table["ours"], table["paper"]):
+            rows.append(dict(o, who=f"ours ({exp.update})" if exp.update != "sequence" else "ours"))
+            rows.append(dict(p, who="paper"))
+    return rows
+
+
+def verdict_rows(pairs):
+    """The project's targets per paper row: success within 10 points, mean within a factor of 2."""
+    rows = []
+    for exp, records in pairs:
+        table = summarise(exp, records)
+        for o, p in zip(table["ours"], table["paper"]):
+            # where the paper states no success rate, its table reports every trial: read as 100%
+            paper_pct = p["success_pct"] if p["success_pct"] is not None else 100.0
+            ok_pct = o["success_pct"] is not None and abs(o["success_pct"] - paper_pct) <= 10
+            ok_mean = o["ratio"] is not None and 0.5 <= o["ratio"] <= 2.0
+            rows.append(dict(experiment=exp.id, row=o["row"], trials=o["trials"],
+                             success_pct=o["success_pct"], paper_pct=paper_pct,
+                             within_10_points=ok_pct, ratio=o["ratio"], within_2x=ok_mean))
+    return rows

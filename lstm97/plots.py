@@ -1,0 +1,82 @@
+"""The figures the notebooks show. Each takes matplotlib axes and draws on them."""
+import numpy as np
+
+from . import paper
+from .network import LSTM97
+
+
+def trained_net(exp, record):
+    """The net a record stored (records keep the weights of their first trials)."""
+    net = LSTM97(**exp.net)
+    net.set_weights({k: np.array(v) for k, v in record["weights"].items()})
+    return net
+
+
+def sample_sequences(ax, batch, k=3, labels=None):
+    """Inputs of the first k sequences: one-hot tasks as symbol index over time, others as values."""
+    onehot = batch.x_idx.shape[1] == 1 and np.all(batch.x_val == 1.0)
+    for i in range(min(k, len(batch))):
+        a, b = batch.starts[i], batch.starts[i + 1]
+        t = np.arange(b - a)
+        if onehot:
+            ax.plot(t, batch.x_idx[a:b, 0] + 0.15 * i, ".", ms=3, label=f"sequence {i}")
+            ax.set_ylabel("input symbol (index)")
+        else:
+            for m in range(batch.x_idx.shape[1]):
+                ax.plot(t, batch.x_val[a:b, m], lw=0.8, label=f"seq {i} input {m}" if labels is None else labels[m])
+            ax.set_ylabel("input value")
+    ax.set_xlabel("time step")
+    ax.legend(fontsize=7, loc="upper right")
+
+
+def sequences_until_success(ax, pairs):
+    """Per-trial sequences until success (dots), failures at their budget (x), paper mean (bar)."""
+    for x, (exp, records, row_id, stage) in enumerate(pairs):
+        ok = [r["stages"][stage] for r in records if stage in r["stages"]]
+        bad = [r["sequences_trained"] for r in records if stage not in r["stages"]]
+        jitter = np.linspace(-0.2, 0.2, max(len(ok), 1))[:len(ok)]
+        ax.plot(x + jitter, ok, "o", ms=4, alpha=0.7, color="C0", label="our trials" if x == 0 else None)
+        if bad:
+            ax.plot(x + np.linspace(-0.2, 0.2, len(bad)), bad, "x", color="C3",
+                    label="failed (at budget or diverged)" if x == 0 else None)
+        if ok:
+            ax.hlines(np.mean(ok), x - 0.3, x + 0.3, color="C0", lw=2, label="our mean" if x == 0 else None)
+        mean = paper.RESULTS[row_id].get("mean_sequences")
+        if mean:
+            ax.hlines(mean, x - 0.3, x + 0.3, color="k", lw=2, ls="--", label="paper mean" if x == 0 else None)
+    ax.set_xticks(range(len(pairs)), [p[2] for p in pairs], rotation=30, ha="right")
+    ax.set_yscale("log")
+    ax.set_ylabel("training sequences until success")
+    ax.legend(fontsize=7)
+
+
+def learning_curves(ax, records, label=""):
+    """Mean training error per chunk over training, one line per trial (log-log)."""
+    for r in records:
+        c = np.array(r["curve"])
+        if len(c):
+            ax.plot(c[:, 0], c[:, 1], lw=0.7, color="C0" if r["success"] else "C3", alpha=0.7)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("training sequences")
+    ax.set_ylabel("mean error E per sequence")
+    ax.set_title(f"{label} (blue: solved, red: failed)", fontsize=9)
+
+
+def inside(axes, net, xs, marks=(), title=""):
+    """Cell states s, input gates, output gates and outputs of ``net`` over one sequence."""
+    ys, act = net.forward(xs, trace=True)
+    panels = [("cell state s", act["s"]), ("input gate y_in", act["y_in"]),
+              ("output gate y_out", act["y_out"]), ("output y_k", ys)]
+    for ax, (name, values) in zip(axes, panels):
+        unit = "block" if values.shape[1] == net.B and name.startswith(("input", "output gate")) else (
+            "output" if name.startswith("output y") else "cell")
+        for i in range(values.shape[1]):
+            ax.plot(values[:, i], lw=0.9, label=f"{unit} {i + 1}")
+        if values.shape[1] <= 8:
+            ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        for m in marks:
+            ax.axvline(m, color="k", ls=":", lw=0.8)
+        ax.set_ylabel(name, fontsize=8)
+    axes[0].set_title(title, fontsize=9)
+    axes[-1].set_xlabel("time step")
