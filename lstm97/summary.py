@@ -125,3 +125,18 @@ def verdict_rows(pairs):
                              success_pct=o["success_pct"], paper_pct=paper_pct,
                              within_10_points=ok_pct, ratio=o["ratio"], within_2x=ok_mean))
     return rows
+
+
+def markdown_rows(pairs):
+    """README table: one line per paper row, ours beside the paper."""
+    lines = ["| row | trials | success % (paper) | mean sequences (paper) | ratio |", "|---|---|---|---|---|"]
+    for v, (exp, records) in zip(verdict_rows(pairs), [(e, r) for e, r in pairs for _ in e.rows]):
+        o = ours(exp, records, v["row"])
+        t = theirs(v["row"])
+        pct = lambda x: "-" if x is None else f"{x:.0f}"
+        num = lambda x: "-" if x is None else f"{x:,.0f}"
+        ratio = "-" if o["ratio"] is None else f"{o['ratio']:.2f}"
+        who = v["row"] + (" (per-step updates)" if exp.update == "step" else "")
+        lines.append(f"| {who} | {o['trials']} | {pct(o['success_pct'])} ({pct(t['success_pct'])}) | "
+                     f"{num(o['mean'])} ({num(t['mean'])}) | {ratio} |")
+    return "\n".join(lines)

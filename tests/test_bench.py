@@ -1,0 +1,21 @@
+"""The benchmark runs (issue: compiled training engine). Speeds are only printed, never asserted."""
+from lstm97 import bench
+
+
+def test_quick_bench_prints_the_three_nets(capsys):
+    rows, mem = bench.main(["--quick"])
+    out = capsys.readouterr().out
+    assert [r["net"] for r in rows] == ["adding", "6b", "2c p=q=1000"]
+    assert [r["weights"] for r in rows] == [93, 308, 6064]
+    for r in rows:
+        assert r["numpy"] > 0 and r["engine"] > 0
+        assert r["net"] in out
+    assert "CPU:" in out and "numba" in out and "time steps per second" in out
+    assert [m["T"] for m in mem] == [100, 10_000]
+
+
+def test_torch_column_without_torch(capsys, monkeypatch):
+    monkeypatch.setattr(bench, "have_torch", lambda: False)
+    rows, _ = bench.main(["--quick"])
+    assert all(r["torch"] is None for r in rows)
+    assert "torch not installed (pip install -e .[bench])" in capsys.readouterr().out
