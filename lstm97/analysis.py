@@ -1,0 +1,227 @@
+"""Looking inside trained nets: how the Experiment-6a nets store the temporal order (SPEC §4.6).
+
+The paper (Section 5.6) describes, in words only, how its trained 6a nets work:
+
+* a two-block solution: block 1 stores the first X/Y and closes its input gate, block 2
+  sees (through its recurrent connections) that block 1 is filled and stores the second;
+* typical one-block solutions of
+  - type 1: the cell outputs feed the block's own input gate, so "X with filled block" and
+    "X with empty block" open the gate differently;
+  - type 2: a strong positive cell-output -> cell-input weight; X (Y) is stored as a positive
+    (negative) state and the fed-back output bends what the second symbol writes.
+
+:func:`classify_temporal_order` turns those words into an explicit rule. The rule, its
+thresholds and the "coding direction" below are this project's own operationalisation of the
+paper's text, not something the paper defines; the thresholds were set by looking at trained
+nets (see the function's docstring), never to obtain a particular count.
+"""
+from collections import Counter
+
+import numpy as np
+
+from .plots import trained_net
+from .tasks import TemporalOrder
+
+# Thresholds of the rule (documented in classify_temporal_order).
+SEPARATION = 0.5      # between-class share of the variance of a block's final states
+MIN_STD = 0.1         # ... and their spread across sequences (RMS std over the block's cells)
+WRITE_RATIO = 3.0     # mean |Δs| at t1 (t2) must exceed this many times the typical |Δs|
+WRITE_MIN = 0.1       # ... and this absolute value
+STRONG = 0.5          # a pathway weight counts as large from this magnitude on
+DOMINANCE = 2.0       # ... and dominates when it is at least this many times the other one
+REACH = 0.1           # the stored first symbol must change the block's y_c before t2 this much
+
+SOLUTIONS = ("two blocks", "one block, type 1", "one block, type 2", "one block, unclear",
+             "no storing block")
+
+
+def _r(x):
+    return None if x is None else round(float(x), 3)
+
+
+def _block_cells(net, j):
+    cells = np.arange(j * net.S, (j + 1) * net.S)
+    return cells, net.n_in + cells          # the cells and their y_c columns in the source layout
+
+
+def _between_fraction(final, label, classes):
+    """Share of the total variance of ``final`` (n, cells) explained by the class means."""
+    total = final.var(axis=0).sum()
+    if total <= 0:
+        return 0.0, 0.0
+    within = sum(np.mean(label == k) * final[label == k].var(axis=0).sum()
+                 for k in classes if np.any(label == k))
+    return 1.0 - within / total, float(np.sqrt(total / final.shape[1]))
+
+
+def classify_temporal_order(exp, record, n=200, seed=0):
+    """Which blocks of a trained 6a net store the class, and how (SPEC §4.6, paper Section 5.6).
+
+    ``record`` needs "weights" (runner.run_trial(..., keep_weights=True)); "trial" is copied.
+    The net runs on ``n`` fresh test sequences (``TemporalOrder(2)``, rng seed ``seed``), and
+    with t1, t2 the steps of the two relevant symbols and s the cell states:
+
+    1. Per block, two measurements.
+       *separates*: at the last step, the class means explain more than SEPARATION (0.5) of
+       the variance of the block's states, and their RMS std across sequences exceeds
+       MIN_STD (0.1).
+       *writes at t1 (t2)*: the mean |Δs| of its cells at t1 (t2), Δs(t) = s(t) - s(t-1),
+       exceeds WRITE_RATIO (3) times their typical |Δs| (the mean over all other steps except
+       the first and the last) and WRITE_MIN (0.1).
+       A block *stores* if it separates and writes at t1 or t2. A block that separates
+       without writing at t1 or t2 is reported as *integrates*: in trained nets such a block
+       has a half-open input gate and slowly sums the outputs of the storing block over
+       the whole sequence, so its final state reflects the class without the block ever
+       storing a symbol (its mean |Δs| at t1 and t2 equals its drift elsewhere). It is not
+       counted in ``blocks_used``; the paper's two-block solution has block 2 write at t2.
+    2. Two storing blocks give "two blocks"; none gives "no storing block".
+    3. One storing block j is typed by its recurrent weights from its own cell outputs,
+       taken along its *coding direction* e: the unit vector of the mean Δs its cells get
+       at t1 for X minus that for Y (for blocks of one cell, e = ±1 and the numbers below
+       are the plain self-weights; with two cells the cells usually code X and Y with
+       opposite signs, so a raw entry's sign says nothing on its own):
+         w_c_self        = eᵀ W_c[cells_j, y_c cols of cells_j] e   (signed: > 0 means the
+                           stored state pushes the cell inputs further the same way, the
+                           paper's "strong positive cell-output -> cell-input weight")
+         w_in_from_cells = |W_in[j, y_c cols of cells_j] · e|    (how strongly the stored
+                           state moves the block's own input gate)
+       "type 2"  if w_c_self >= STRONG (0.5) and w_c_self >= DOMINANCE (2) * w_in_from_cells;
+       "type 1"  if w_in_from_cells >= STRONG and >= DOMINANCE * max(w_c_self, 0);
+       "unclear" otherwise (both pathways comparable, or neither large), or when the block
+       writes no clear X/Y difference at t1 (|mean Δs(X) - mean Δs(Y)| < WRITE_MIN), or when
+       the stored first symbol hardly reaches its cell outputs just before t2 (mean over the
+       second symbol of |ȳ_c(first X) - ȳ_c(first Y)| at t2-1 below REACH (0.1), e.g. with
+       a closed output gate), so that neither pathway can act.
+
+    Thresholds: on 20 trained nets (runner.run_trial("6a", t), t = 0..19, seed 0) the
+    storing block's mean |Δs| at t1 and t2 is 0.8-1.8 against a typical 0.001-0.13; a
+    non-storing block's stays at its drift (at most 1.8x its typical |Δs|), and every block's
+    final between-class share is >= 0.92, so steps 1-2 do not hinge on the exact values.
+    The type ratio w_c_self / w_in_from_cells is continuous: 12 nets at 4.6-31, 7 at 1.3-2.4
+    (no net had w_in_from_cells larger). DOMINANCE = 2 cuts through that second group (4 of
+    its 7 nets become "type 2"); read nets near a ratio of 2 as mixed. The labels do not
+    change with the test sequences (seeds 0-2).
+
+    As a check on the weights, the storing block's activity is reported too: with
+    Δy_c = ȳ_c(t2-1 | first X) - ȳ_c(t2-1 | first Y) for the same second symbol (mean over
+    the two), ``dnet_c_t2`` = eᵀ W_c[cells_j, y_c cols] Δy_c and ``dnet_in_t2`` =
+    |W_in[j, y_c cols] · Δy_c|: how much the stored first symbol moves the cell inputs
+    (along e) and the input gate's net input at t2 through those weights.
+
+    Returns a dict of plain values, floats rounded to 3 decimals (None where a number does
+    not apply, e.g. the weights of a two-block net); ``blocks`` has the per-block
+    measurements, ``block_1``, ``block_2`` short summaries: "stores t1+t2", "stores t2",
+    "integrates", "unused", or "writes, not kept t1" (writes but its final states do not
+    separate the classes).
+    """
+    if exp.task != ("TemporalOrder", (2,)):
+        raise ValueError(f"classify_temporal_order needs a 6a experiment, got {exp.id}")
+    if not record.get("weights"):
+        raise ValueError("the record has no weights (run the trial with keep_weights=True)")
+    net = trained_net(exp, record)
+    batch = TemporalOrder(2).sample(np.random.default_rng(seed), n)
+    label, pos = batch.info["label"], batch.info["positions"]
+    first, second = label // 2, label % 2          # 0 = X, 1 = Y
+
+    C = net.C
+    final, d1, d2, typical, write1 = (np.empty((n, C)) for _ in range(5))
+    yc2 = np.empty((n, C))
+    for i in range(n):
+        xs, _ = batch.dense(i)
+        _, tr = net.forward(xs, trace=True)
+        s = tr["s"]
+        ds = np.abs(np.diff(s, axis=0, prepend=0.0))
+        p1, p2 = pos[i]
+        final[i], d1[i], d2[i] = s[-1], ds[p1], ds[p2]
+        write1[i] = s[p1] - s[p1 - 1]
+        other = np.ones(len(s), bool)
+        other[[0, p1, p2, len(s) - 1]] = False
+        typical[i] = ds[other].mean(axis=0)
+        yc2[i] = tr["y_c"][p2 - 1]
+
+    blocks, storing = [], []
+    for j in range(net.B):
+        cells, _ = _block_cells(net, j)
+        frac, std = _between_fraction(final[:, cells], label, range(4))
+        jump1, jump2, typ = d1[:, cells].mean(), d2[:, cells].mean(), typical[:, cells].mean()
+        writes = [bool(jump > WRITE_RATIO * typ and jump > WRITE_MIN) for jump in (jump1, jump2)]
+        separates = bool(frac > SEPARATION and std > MIN_STD)
+        when = "+".join(t for t, w in zip(("t1", "t2"), writes) if w)
+        role = ("stores" if separates and when else "integrates" if separates
+                else "writes, not kept" if when else "unused")
+        if role == "stores":
+            storing.append(j)
+        blocks.append(dict(block=j + 1, role=role, writes=when or "-", between_fraction=_r(frac),
+                           final_std=_r(std), dsum_t1=_r(jump1), dsum_t2=_r(jump2), dsum_typical=_r(typ)))
+
+    out = dict(trial=record.get("trial"), blocks_used=len(storing),
+               storing_blocks="+".join(str(j + 1) for j in storing) or "-")
+    for b in blocks:
+        out[f"block_{b['block']}"] = b["role"] + (f" {b['writes']}" if b["writes"] != "-" else "")
+    w_c_self = w_in_cells = dnet_c = dnet_in = None
+    if len(storing) >= 2:
+        solution = "two blocks"
+    elif not storing:
+        solution = "no storing block"
+    else:
+        j = storing[0]
+        cells, cols = _block_cells(net, j)
+        W_cc, W_ic = net.weights["W_c"][np.ix_(cells, cols)], net.weights["W_in"][j, cols]
+        code = write1[first == 0][:, cells].mean(0) - write1[first == 1][:, cells].mean(0)
+        # what the stored first symbol does to the cell outputs just before t2, per second symbol
+        dy = []
+        for k in (0, 1):
+            a, b = (first == 0) & (second == k), (first == 1) & (second == k)
+            if a.any() and b.any():
+                dy.append(yc2[a][:, cells].mean(0) - yc2[b][:, cells].mean(0))
+        reach = float(np.mean([np.linalg.norm(d) for d in dy])) if dy else 0.0
+        solution = "one block, unclear"
+        if np.linalg.norm(code) >= WRITE_MIN:
+            e = code / np.linalg.norm(code)
+            w_c_self, w_in_cells = float(e @ W_cc @ e), float(abs(W_ic @ e))
+            if dy:
+                dnet_c = float(np.mean([e @ W_cc @ d for d in dy]))
+                dnet_in = float(np.mean([abs(W_ic @ d) for d in dy]))
+            if reach < REACH:
+                pass
+            elif w_c_self >= STRONG and w_c_self >= DOMINANCE * w_in_cells:
+                solution = "one block, type 2"
+            elif w_in_cells >= STRONG and w_in_cells >= DOMINANCE * max(w_c_self, 0.0):
+                solution = "one block, type 1"
+    out.update(solution=solution, w_c_self=_r(w_c_self), w_in_from_cells=_r(w_in_cells),
+               dnet_c_t2=_r(dnet_c), dnet_in_t2=_r(dnet_in), blocks=blocks)
+    return out
+
+
+def count_types(rows):
+    """One line such as "20 nets: 3 two blocks, 9 one block type 1, 6 one block type 2, 2 unclear".
+
+    ``rows`` are dicts of :func:`classify_temporal_order` (their "solution"). Nets with no
+    storing block are added as ", k no storing block" only when there are any.
+    """
+    c = Counter(r["solution"] for r in rows)
+    unknown = set(c) - set(SOLUTIONS)
+    if unknown:
+        raise ValueError(f"unknown solution label(s) {sorted(unknown)}")
+    line = (f"{len(rows)} net{'s' if len(rows) != 1 else ''}: {c['two blocks']} two blocks, "
+            f"{c['one block, type 1']} one block type 1, {c['one block, type 2']} one block type 2, "
+            f"{c['one block, unclear']} unclear")
+    if c["no storing block"]:
+        line += f", {c['no storing block']} no storing block"
+    return line
+
+
+def end_errors(exp, record, n=20_000, seed=0):
+    """Targets and outputs at the sequence end of a trained net on n fresh sequences (Exp 4, 5).
+
+    Shows where a net that never reaches a stopping criterion still fails: e.g. which targets
+    its wrong answers (|error| >= exp.abs) have.
+    """
+    from . import engine
+    from .plots import trained_net
+    if "weights" not in record:
+        raise ValueError(f"record of trial {record.get('trial')} holds no weights")
+    net = trained_net(exp, record)
+    batch = exp.make_task(record["trial"]).sample(np.random.default_rng(seed), n)
+    _, outputs = engine.evaluate(net, batch)
+    return batch.end_targets()[:, 0], outputs[batch.starts[1:] - 1, 0]

@@ -1,0 +1,107 @@
+"""How trained 6a nets solve the task (lstm97.analysis): the rule on hand-built nets."""
+import numpy as np
+import pytest
+
+from lstm97 import LSTM97
+from lstm97.analysis import classify_temporal_order, count_types
+from lstm97.experiments import EXPERIMENTS
+from lstm97.tasks.temporal_order import ALPHABET
+
+EXP = EXPERIMENTS["6a"]
+X, Y = ALPHABET.index("X"), ALPHABET.index("Y")
+YC = 8          # y_c of cell c is source column YC + c (8 inputs first)
+BIAS = 16       # last source column
+
+
+def record(setup):
+    """A record of a 6a net whose weights are all 0 except those ``setup`` sets."""
+    net = LSTM97(**EXP.net)
+    w = {k: np.zeros_like(v) for k, v in net.weights.items()}
+    setup(w)
+    net.set_weights(w)
+    return {"trial": 7, "weights": {k: v.tolist() for k, v in net.weights.items()}}
+
+
+def classify(setup):
+    return classify_temporal_order(EXP, record(setup), n=40)
+
+
+def type2(w):
+    """Block 1, cell 0: X writes +, Y writes -, and a strong positive self-connection makes
+    the second symbol's write depend on the stored sign (XY ends positive, YX negative)."""
+    w["W_in"][0, [X, Y]] = 10.0
+    w["W_in"][0, BIAS] = -5.0
+    w["W_c"][0, X], w["W_c"][0, Y] = 1.0, -1.0
+    w["W_c"][0, YC + 0] = 4.0
+
+
+def type1(w):
+    """As type2, but the stored sign reaches the input gate instead of the cell input."""
+    w["W_in"][0, [X, Y]] = 8.0
+    w["W_in"][0, BIAS] = -7.0
+    w["W_in"][0, YC + 0] = 10.0
+    w["W_c"][0, X], w["W_c"][0, Y] = 1.0, -1.0
+
+
+def two_blocks(w):
+    """Block 1 stores the first symbol (cell 0 "filled", cell 1 which one) and then closes
+    its input gate; block 2 opens only once block 1 is filled and stores the second one."""
+    w["W_out"][0, BIAS] = 10.0                              # block 1's outputs visible
+    w["W_in"][0, [X, Y]], w["W_in"][0, BIAS], w["W_in"][0, YC + 0] = 10.0, -5.0, -30.0
+    w["W_c"][0, [X, Y]] = 2.0
+    w["W_c"][1, X], w["W_c"][1, Y] = 2.0, -2.0
+    w["W_in"][1, [X, Y]], w["W_in"][1, BIAS], w["W_in"][1, YC + 0] = 10.0, -15.0, 30.0
+    w["W_c"][2, X], w["W_c"][2, Y] = 2.0, -2.0
+
+
+def test_strong_positive_self_connection_is_type_2():
+    r = classify(type2)
+    assert r["solution"] == "one block, type 2"
+    assert (r["blocks_used"], r["storing_blocks"]) == (1, "1")
+    assert r["block_1"] == "stores t1+t2" and r["block_2"] == "unused"
+    assert r["w_c_self"] == 4.0 and r["w_in_from_cells"] == 0.0
+    assert r["dnet_c_t2"] > 0.5 and r["dnet_in_t2"] == 0.0
+    assert r["trial"] == 7
+
+
+def test_cell_output_to_input_gate_is_type_1():
+    r = classify(type1)
+    assert r["solution"] == "one block, type 1"
+    assert r["storing_blocks"] == "1"
+    assert r["w_in_from_cells"] == 10.0 and r["w_c_self"] == 0.0
+
+
+def test_one_symbol_per_block_is_two_blocks():
+    r = classify(two_blocks)
+    assert r["solution"] == "two blocks"
+    assert (r["blocks_used"], r["storing_blocks"]) == (2, "1+2")
+    assert r["block_1"] == "stores t1" and r["block_2"] == "stores t2"
+    assert r["w_c_self"] is None and r["w_in_from_cells"] is None
+
+
+def test_silent_net_stores_nothing_and_results_are_rounded():
+    assert classify(lambda w: None)["solution"] == "no storing block"
+    r = classify(type2)
+    for b in r["blocks"]:
+        for v in b.values():
+            if isinstance(v, float):
+                assert v == round(v, 3)
+
+
+def test_needs_weights_and_6a():
+    with pytest.raises(ValueError, match="no weights"):
+        classify_temporal_order(EXP, {"trial": 0})
+    with pytest.raises(ValueError, match="6a"):
+        classify_temporal_order(EXPERIMENTS["6b"], record(type2))
+
+
+def test_count_types():
+    labels = (["two blocks"] * 3 + ["one block, type 1"] * 9 + ["one block, type 2"] * 6
+              + ["one block, unclear"] * 2)
+    rows = [{"solution": s} for s in labels]
+    assert count_types(rows) == "20 nets: 3 two blocks, 9 one block type 1, 6 one block type 2, 2 unclear"
+    assert count_types([{"solution": "one block, type 2"}, {"solution": "no storing block"}]) == (
+        "2 nets: 0 two blocks, 0 one block type 1, 1 one block type 2, 0 unclear, 1 no storing block")
+    assert count_types([]) == "0 nets: 0 two blocks, 0 one block type 1, 0 one block type 2, 0 unclear"
+    with pytest.raises(ValueError, match="unknown solution"):
+        count_types([{"solution": "three blocks"}])
