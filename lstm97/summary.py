@@ -128,15 +128,15 @@ def verdict_rows(pairs):
 
 
 def markdown_rows(pairs):
-    """README table: one line per paper row, ours beside the paper."""
+    """README table: one line per paper row, ours beside the paper (paper in brackets)."""
+    pct = lambda x: "-" if x is None else f"{x:.0f}"
+    num = lambda x: "-" if x is None else f"{x:,.0f}"
     lines = ["| row | trials | success % (paper) | mean sequences (paper) | ratio |", "|---|---|---|---|---|"]
-    for v, (exp, records) in zip(verdict_rows(pairs), [(e, r) for e, r in pairs for _ in e.rows]):
-        o = ours(exp, records, v["row"])
-        t = theirs(v["row"])
-        pct = lambda x: "-" if x is None else f"{x:.0f}"
-        num = lambda x: "-" if x is None else f"{x:,.0f}"
-        ratio = "-" if o["ratio"] is None else f"{o['ratio']:.2f}"
-        who = v["row"] + (" (per-step updates)" if exp.update == "step" else "")
-        lines.append(f"| {who} | {o['trials']} | {pct(o['success_pct'])} ({pct(t['success_pct'])}) | "
-                     f"{num(o['mean'])} ({num(t['mean'])}) | {ratio} |")
+    for exp, records in pairs:
+        table = summarise(exp, records)
+        for o, t in zip(table["ours"], table["paper"]):
+            who = o["row"] + (" (per-step updates)" if exp.update == "step" else "")
+            ratio = "-" if o["ratio"] is None else f"{o['ratio']:.2f}"
+            lines.append(f"| {who} | {o['trials']} | {pct(o['success_pct'])} ({pct(t['success_pct'])}) | "
+                         f"{num(o['mean'])} ({num(t['mean'])}) | {ratio} |")
     return "\n".join(lines)

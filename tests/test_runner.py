@@ -145,7 +145,6 @@ def test_killed_run_keeps_finished_trials_and_repeats_none(tmp_path):
     proc.wait()
     done = {p.name: p.stat().st_mtime_ns for p in folder.glob("trial_*.json")}
     assert 2 <= len(done) < 6
-    assert not list(folder.glob("*.tmp*")) or True       # a torn temporary file is never a record
     subprocess.run(args, cwd=ROOT, check=True, capture_output=True, timeout=300)
     after = {p.name: p.stat().st_mtime_ns for p in folder.glob("trial_*.json")}
     assert len(after) == 6
