@@ -321,6 +321,17 @@ def keep_weights(exp, trial):
     return trial < 3 or exp.n_weights <= 1000
 
 
+def _die_with_parent():
+    """Pool workers end when the run that started them is killed (Linux), instead of
+    training on, orphaned, for a result nobody will write."""
+    try:
+        import ctypes
+        import signal
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _job(args):
     exp_id, trial, seed, scale = args
     return run_trial(exp_id, trial, seed, scale, keep_weights=keep_weights(get(exp_id), trial))
@@ -374,7 +385,8 @@ def run_trials(experiment, trials=None, *, scale="paper", results="data/results"
                     finished(_job(job))
             else:
                 with ProcessPoolExecutor(max_workers=min(workers or os.cpu_count(), len(todo)),
-                                         mp_context=get_context("spawn")) as pool:
+                                         mp_context=get_context("spawn"),
+                                         initializer=_die_with_parent) as pool:
                     for fut in as_completed([pool.submit(_job, j) for j in todo]):
                         finished(fut.result())
         finally:

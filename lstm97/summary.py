@@ -140,3 +140,30 @@ def markdown_rows(pairs):
             lines.append(f"| {who} | {o['trials']} | {pct(o['success_pct'])} ({pct(t['success_pct'])}) | "
                          f"{num(o['mean'])} ({num(t['mean'])}) | {ratio} |")
     return "\n".join(lines)
+
+
+def learning_rows(pairs, fractions=(0.9, 0.99)):
+    """When the nets learn versus when the criterion holds (stream criteria only).
+
+    For each experiment: the median over trials of the first training chunk in which at least
+    90% (99%) of the sequences were within the tolerance at the sequence end, beside the mean
+    sequences until the paper's criterion held and the paper's mean.
+    """
+    rows = []
+    for exp, records in pairs:
+        if exp.criterion not in ("window", "st3", "nseq"):
+            continue
+        row = dict(experiment=exp.id, trials=len(records))
+        for f in fractions:
+            firsts = []
+            for r in records:
+                c = np.array(r["curve"])
+                hit = np.flatnonzero(c[:, 2] >= f) if len(c) else []
+                if len(hit):
+                    firsts.append(c[hit[0], 0])
+            row[f"median_first_{f:.0%}_right"] = float(np.median(firsts)) if firsts else None
+            row[f"trials_reaching_{f:.0%}"] = len(firsts)
+        o = ours(exp, records, exp.rows[-1])
+        row.update(mean_until_criterion=o["mean"], paper_mean=paper.RESULTS[exp.rows[-1]].get("mean_sequences"))
+        rows.append(row)
+    return rows
