@@ -10,7 +10,6 @@ SCHEDULER ?=
 # RESULTS is relative to notebooks/ (papermill runs there)
 RESULTS ?= ../results/reproduce
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
 .PHONY: all test reproduce render bench clean-venv
