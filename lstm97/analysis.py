@@ -225,3 +225,30 @@ def end_errors(exp, record, n=20_000, seed=0):
     batch = exp.make_task(record["trial"]).sample(np.random.default_rng(seed), n)
     _, outputs = engine.evaluate(net, batch)
     return batch.end_targets()[:, 0], outputs[batch.starts[1:] - 1, 0]
+
+
+def reber_failures(exp, record, top=3):
+    """Where a trained Exp 1 net still fails: the most frequent (recent input, legal next symbols)
+    among the wrongly predicted steps of its training and test sets (SPEC §4.1)."""
+    from . import engine
+    from .plots import trained_net
+    from .tasks import reber
+    if "weights" not in record:
+        raise ValueError(f"record of trial {record.get('trial')} holds no weights")
+    net = trained_net(exp, record)
+    task = exp.make_task(record["trial"])
+    counts = Counter()
+    for strings, batch, legal in ((task.train_strings, task.train_batch, task.train_legal),
+                                  (task.test_strings, task.test_batch, task.test_legal)):
+        _, outputs = engine.evaluate(net, batch)
+        wrong = ~reber.correct(outputs, legal)
+        for i, s in enumerate(strings):
+            a = batch.starts[i]
+            for p in np.flatnonzero(wrong[a:batch.starts[i + 1]]):
+                recall = p == len(s) - 3
+                counts[("recall of 2nd symbol" if recall else f"...{s[max(0, p - 2):p + 1]}",
+                        "".join(sorted(reber.legal_next(s)[p])))] += 1
+    total = sum(counts.values())
+    common = ", ".join(f"{ctx} -> {{{legal}}} x{n}" for (ctx, legal), n in counts.most_common(top))
+    return dict(experiment=exp.id, trial=record["trial"], stopped=record["stopped"],
+                wrong_steps=total, most_frequent=common or "-")
