@@ -100,30 +100,34 @@ def config_rows(exps):
     return rows
 
 
-def result_rows(pairs):
-    """Ours beside the paper, row by row, for (experiment, records) pairs."""
-    rows = []
+def paired(pairs):
+    """(experiment, our row, the paper's row) for every paper row of (experiment, records) pairs."""
     for exp, records in pairs:
         table = summarise(exp, records)
         for o, p in zip(table["ours"], table["paper"]):
-            rows.append(dict(o, who=f"ours ({exp.update})" if exp.update != "sequence" else "ours"))
-            rows.append(dict(p, who="paper"))
+            yield exp, o, p
+
+
+def result_rows(pairs):
+    """Ours beside the paper, row by row, for (experiment, records) pairs."""
+    rows = []
+    for exp, o, p in paired(pairs):
+        rows.append(dict(o, who=f"ours ({exp.update})" if exp.update != "sequence" else "ours"))
+        rows.append(dict(p, who="paper"))
     return rows
 
 
 def verdict_rows(pairs):
     """The project's targets per paper row: success within 10 points, mean within a factor of 2."""
     rows = []
-    for exp, records in pairs:
-        table = summarise(exp, records)
-        for o, p in zip(table["ours"], table["paper"]):
-            # where the paper states no success rate, its table reports every trial: read as 100%
-            paper_pct = p["success_pct"] if p["success_pct"] is not None else 100.0
-            ok_pct = o["success_pct"] is not None and abs(o["success_pct"] - paper_pct) <= 10
-            ok_mean = o["ratio"] is not None and 0.5 <= o["ratio"] <= 2.0
-            rows.append(dict(experiment=exp.id, row=o["row"], trials=o["trials"],
-                             success_pct=o["success_pct"], paper_pct=paper_pct,
-                             within_10_points=ok_pct, ratio=o["ratio"], within_2x=ok_mean))
+    for exp, o, p in paired(pairs):
+        # where the paper states no success rate, its table reports every trial: read as 100%
+        paper_pct = p["success_pct"] if p["success_pct"] is not None else 100.0
+        ok_pct = o["success_pct"] is not None and abs(o["success_pct"] - paper_pct) <= 10
+        ok_mean = o["ratio"] is not None and 0.5 <= o["ratio"] <= 2.0
+        rows.append(dict(experiment=exp.id, row=o["row"], trials=o["trials"],
+                         success_pct=o["success_pct"], paper_pct=paper_pct,
+                         within_10_points=ok_pct, ratio=o["ratio"], within_2x=ok_mean))
     return rows
 
 
@@ -132,13 +136,11 @@ def markdown_rows(pairs):
     pct = lambda x: "-" if x is None else f"{x:.0f}"
     num = lambda x: "-" if x is None else f"{x:,.0f}"
     lines = ["| row | trials | success % (paper) | mean sequences (paper) | ratio |", "|---|---|---|---|---|"]
-    for exp, records in pairs:
-        table = summarise(exp, records)
-        for o, t in zip(table["ours"], table["paper"]):
-            who = o["row"] + (" (per-step updates)" if exp.update == "step" else "")
-            ratio = "-" if o["ratio"] is None else f"{o['ratio']:.2f}"
-            lines.append(f"| {who} | {o['trials']} | {pct(o['success_pct'])} ({pct(t['success_pct'])}) | "
-                         f"{num(o['mean'])} ({num(t['mean'])}) | {ratio} |")
+    for exp, o, t in paired(pairs):
+        who = o["row"] + (" (per-step updates)" if exp.update == "step" else "")
+        ratio = "-" if o["ratio"] is None else f"{o['ratio']:.2f}"
+        lines.append(f"| {who} | {o['trials']} | {pct(o['success_pct'])} ({pct(t['success_pct'])}) | "
+                     f"{num(o['mean'])} ({num(t['mean'])}) | {ratio} |")
     return "\n".join(lines)
 
 
