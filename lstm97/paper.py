@@ -1,6 +1,6 @@
 """The numbers reported in Hochreiter & Schmidhuber (1997), "Long Short-Term Memory", as plain data.
 
-Everything here is copied from /work/shared/paper/SPEC.md, which copies the paper's tables exactly:
+Everything here is copied from the project specification (SPEC.md), which copies the paper's tables exactly:
 
 - ``TABLE10``      Table 10, conditions (Part I): one row per experimental condition.
 - ``TABLE11``      Table 11, conditions (Part II): one row per task.
