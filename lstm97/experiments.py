@@ -5,7 +5,7 @@ paper's trial count, the stopping/success criterion of Table 11 and the text, an
 sequence budget. Where the paper is silent, the choice follows SPEC §6 and is listed in
 ``CHOICES`` so that notebooks and the CLI can show it.
 """
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from . import paper
 from .tasks import (Adding, EmbeddedReber, Multiplication, NoiseFree, NoLocalRegularities,
@@ -47,7 +47,6 @@ class Experiment:
     nseq: tuple = ()
     update: str = "sequence"
     grow: bool = False      # 2a/2b: add the cell once the error stops decreasing (SPEC §6.7)
-    notes: tuple = field(default_factory=tuple)
 
     def make_task(self, trial=0):
         name, args = self.task
