@@ -252,3 +252,28 @@ def reber_failures(exp, record, top=3):
     common = ", ".join(f"{ctx} -> {{{legal}}} x{n}" for (ctx, legal), n in counts.most_common(top))
     return dict(experiment=exp.id, trial=record["trial"], stopped=record["stopped"],
                 wrong_steps=total, most_frequent=common or "-")
+
+
+def state_drift(exp, record, n=100, seed=0):
+    """Internal state drift in a trained Exp 2c net (paper Section 4, "internal state drift").
+
+    Runs n fresh sequences through the net and looks at the cell states s at the sequence end,
+    where the error arrives. A net that stores the class has final states that differ between x
+    and y (``separation``: between-class share of their variance, as in 6a). A drifted net has
+    large |s| of the same sign in both classes: h (eq. 4) is then saturated, h'(s) is near 0 and
+    the truncated gradient (eqs. 22-28) into the cell and its input gate vanishes.
+    """
+    from .plots import trained_net
+    from .network import squash_h
+    if "weights" not in record:
+        raise ValueError(f"record of trial {record.get('trial')} holds no weights")
+    net = trained_net(exp, record)
+    batch = exp.make_task(record["trial"]).sample(np.random.default_rng(seed), n)
+    final = np.array([net.forward(xs, trace=True)[1]["s"][-1] for xs, _ in batch.sequences()])
+    label = np.asarray(batch.info["label"])
+    separation, _ = _between_fraction(final, label, (0, 1))
+    _, dh = squash_h(final, net.h)
+    return {"experiment": exp.id, "trial": record["trial"], "success": record["success"],
+            "median |s_end|": _r(np.median(np.abs(final))),
+            "same-sign cells": _r(np.mean(np.sign(final[label == 0]).mean(0) * np.sign(final[label == 1]).mean(0) > 0.8)),
+            "separation": _r(separation), "median h'(s_end)": float(f"{np.median(dh):.2g}")}

@@ -105,3 +105,32 @@ def test_count_types():
     assert count_types([]) == "0 nets: 0 two blocks, 0 one block type 1, 0 one block type 2, 0 unclear"
     with pytest.raises(ValueError, match="unknown solution"):
         count_types([{"solution": "three blocks"}])
+
+
+def test_state_drift_tells_a_storing_net_from_a_drifted_one():
+    """2c (q=p=50): x and y are inputs p+2 and p+3. A net writing +x/-y stores the class; a net
+    whose every distractor writes + drifts to a large state of one sign that carries no class."""
+    from lstm97.analysis import state_drift
+    exp = EXPERIMENTS["2c-1"]
+    p = 50
+
+    def rec(setup):
+        net = LSTM97(**exp.net)
+        w = {k: np.zeros_like(v) for k, v in net.weights.items()}
+        setup(w)
+        net.set_weights(w)
+        return {"trial": 3, "success": False, "weights": {k: v.tolist() for k, v in net.weights.items()}}
+
+    def stores(w):
+        w["W_c"][:, p + 2], w["W_c"][:, p + 3] = 3.0, -3.0
+
+    def drifts(w):
+        w["W_c"][:, :p] = 3.0
+
+    good, bad = state_drift(exp, rec(stores), n=30), state_drift(exp, rec(drifts), n=30)
+    assert good["separation"] > 0.99 and good["same-sign cells"] == 0.0
+    assert bad["separation"] < 0.2 and bad["same-sign cells"] == 1.0
+    assert bad["median |s_end|"] > 20 and bad["median h'(s_end)"] < 1e-6
+    assert good["trial"] == 3 and good["experiment"] == "2c-1"
+    with pytest.raises(ValueError, match="no weights"):
+        state_drift(exp, {"trial": 0})
