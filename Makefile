@@ -35,12 +35,14 @@ reproduce: $(STAMP)
 	    -p scheduler "$(SCHEDULER)" || exit 1; \
 	done
 
-# Re-render the notebooks from the committed trial records (fast; no training).
+# Re-render the notebooks and the README's results from the committed trial records
+# (fast; no training).
 render: $(STAMP)
 	@for nb in $(NOTEBOOKS); do \
 	  $(BIN)/papermill --cwd notebooks $$nb $$nb -p scale paper -p results ../data/results \
 	    -p train False || exit 1; \
 	done
+	$(BIN)/python -m lstm97 readme
 
 bench: $(STAMP)
 	$(BIN)/python -m lstm97.bench

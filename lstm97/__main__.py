@@ -1,4 +1,5 @@
-"""Command line: python -m lstm97 list | run EXPERIMENT [--trials N] [--scale smoke|paper] [--json]."""
+"""Command line: python -m lstm97 list | run EXPERIMENT [--trials N] [--scale smoke|paper] [--json]
+| readme [--check]."""
 import argparse
 import json
 import sys
@@ -21,7 +22,35 @@ def _parser():
     run.add_argument("--results", default=None, help="default: data/results (paper), results/smoke (smoke)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--json", action="store_true", help="print one JSON object")
+    readme = sub.add_parser("readme", help="rewrite the README's generated results from the records")
+    readme.add_argument("--results", default="data/results")
+    readme.add_argument("--file", default="README.md")
+    readme.add_argument("--check", action="store_true",
+                        help="change nothing; exit 1 if the file's results differ from the records")
     return ap
+
+
+def readme(results, path, check):
+    """Replace the README's generated results block (summary.readme_block) with one from the records."""
+    from pathlib import Path
+    from .runner import load_records
+    from .summary import README_BEGIN, README_END, readme_block
+    text = Path(path).read_text()
+    if text.count(README_BEGIN) != 1 or text.count(README_END) != 1:
+        raise ValueError(f"{path} needs exactly one {README_BEGIN!r} ... {README_END!r} block")
+    records = {i: load_records(results, i) for i in experiments.EXPERIMENTS}
+    pairs = [(experiments.EXPERIMENTS[i], r) for i, r in records.items() if r]
+    block = readme_block(pairs, [i for i, r in records.items() if not r])
+    head, rest = text.split(README_BEGIN)
+    new = head + block + rest.split(README_END, 1)[1]
+    if check:
+        if new != text:
+            print(f"{path}: the results block differs from the records in {results}; "
+                  f"run python -m lstm97 readme", file=sys.stderr)
+            return 1
+        return 0
+    Path(path).write_text(new)
+    return 0
 
 
 def _fmt(v):
@@ -41,6 +70,12 @@ def main(argv=None):
             rows = ", ".join(f"{paper.RESULTS[r]['table'] or 'text'} {r}" for r in e.rows)
             print(f"{e.id:<12} {rows:<26} {e.criterion:<8} {e.trials:>6} {e.n_weights:>7} {e.lr:>5}  {e.budget:,}")
         return 0
+    if args.command == "readme":
+        try:
+            return readme(args.results, args.file, args.check)
+        except (ValueError, RecordError, OSError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     try:
         exp = experiments.get(args.experiment)
         if args.trials is not None and args.trials < 1:

@@ -169,3 +169,55 @@ def learning_rows(pairs, fractions=(0.9, 0.99)):
         row.update(mean_until_criterion=o["mean"], paper_mean=paper.RESULTS[exp.rows[-1]].get("mean_sequences"))
         rows.append(row)
     return rows
+
+
+def compute_rows(pairs, cores=2):
+    """What the trials cost, per experiment and in total: trials, training sequences, LSTM time
+    steps and wall time (the sum of the trials' measured wall times; ``cores`` processes ran them,
+    so a run of all of them takes about core-hours / cores)."""
+    rows = []
+    for exp, records in pairs:
+        rows.append(dict(experiment=exp.id, trials=len(records), of=exp.trials,
+                         sequences=sum(r["sequences_trained"] for r in records),
+                         steps=float(sum(r["steps"] for r in records)),
+                         core_hours=sum(r["wall_time"] for r in records) / 3600))
+    total = dict(experiment="total", trials=sum(r["trials"] for r in rows), of=sum(r["of"] for r in rows),
+                 sequences=sum(r["sequences"] for r in rows), steps=sum(r["steps"] for r in rows),
+                 core_hours=sum(r["core_hours"] for r in rows))
+    for r in rows + [total]:
+        r[f"hours_on_{cores}_cores"] = r["core_hours"] / cores
+    return rows + [total]
+
+
+README_BEGIN = "<!-- results: written by `python -m lstm97 readme` from the records; do not edit by hand -->"
+README_END = "<!-- /results -->"
+
+
+def readme_block(pairs, missing):
+    """The generated part of the README's Results section: compute, ours beside the paper for every
+    row, and when the nets learn versus when the criterion holds."""
+    total = compute_rows(pairs)[-1]
+    partial = [f"{e.id} ({len(r)} of {e.trials})" for e, r in pairs if len(r) < e.trials]
+    num = lambda x: "-" if x is None else f"{x:,.0f}"
+    learn = ["| experiment | first chunk 90% right (median) | first chunk 99% right (median) "
+             "| criterion held (mean) | paper |", "|---|---|---|---|---|"]
+    for r in learning_rows(pairs):
+        learn.append(f"| {r['experiment']} | {num(r['median_first_90%_right'])} | "
+                     f"{num(r['median_first_99%_right'])} | {num(r['mean_until_criterion'])} | "
+                     f"{num(r['paper_mean'])} |")
+    return "\n".join([
+        README_BEGIN,
+        f"- Measured at paper scale: {total['trials']:,} trials, {total['steps']:.2e} LSTM time steps, "
+        f"{total['core_hours']:.1f} core-hours of training (the sum of the trials' measured wall "
+        f"times; two processes ran them, so about {total['hours_on_2_cores']:.1f} hours on 2 cores).",
+        f"- Rows not run yet: {', '.join(missing) or 'none'}.",
+        f"- Rows with fewer trials than the paper's count so far: {', '.join(partial) or 'none'}.",
+        "",
+        markdown_rows(pairs),
+        "",
+        "When the nets learn (the first training chunk with 90% or 99% of its sequences within the "
+        "tolerance at the sequence end, median over the trials that got there) beside when the "
+        "paper's criterion held (mean over successful trials):",
+        "",
+        *learn,
+        README_END])

@@ -35,3 +35,9 @@ def test_recorded_trial_is_retrained_from_its_seed(path):
     for key in rec:
         if key != "wall_time":
             assert again[key] == rec[key], key
+
+
+def test_readme_results_match_the_committed_records():
+    from lstm97.__main__ import main
+    root = RESULTS.parents[1]
+    assert main(["readme", "--results", str(RESULTS), "--file", str(root / "README.md"), "--check"]) == 0

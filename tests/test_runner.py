@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from dataclasses import replace
 
 import numpy as np
@@ -161,3 +162,24 @@ def test_dask_cluster_gives_the_same_records_as_a_local_run(tmp_path):
                             scheduler=cluster.scheduler_address, progress=False)
     local = run_trials("6a", 3, scale="smoke", results=tmp_path / "local", workers=1, progress=False)
     assert [strip(r) for r in remote] == [strip(r) for r in local]
+
+
+def test_cli_readme_rewrites_only_its_block_and_checks_it(tmp_path, capsys):
+    import shutil
+    from lstm97.__main__ import main
+    from lstm97.summary import README_BEGIN, README_END
+    shutil.copytree(Path(ROOT) / "data" / "results" / "6a", tmp_path / "res" / "6a")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n\nbefore\n{README_BEGIN}\nstale\n{README_END}\nafter\n")
+    args = ["readme", "--results", str(tmp_path / "res"), "--file", str(readme)]
+    assert main(args + ["--check"]) == 1 and "stale" in readme.read_text()
+    assert main(args) == 0
+    text = readme.read_text()
+    assert text.startswith("# title\n\nbefore\n") and text.endswith(f"{README_END}\nafter\n")
+    assert "stale" not in text and "| 6a | 20 |" in text and "Rows not run yet: 1-1, 1-2" in text
+    assert main(args + ["--check"]) == 0
+    readme.write_text(text.replace("| 6a | 20 |", "| 6a | 21 |"))
+    assert main(args + ["--check"]) == 1
+    readme.write_text("no block here\n")
+    assert main(args) == 2 and "needs exactly one" in capsys.readouterr().err
+    assert readme.read_text() == "no block here\n"
