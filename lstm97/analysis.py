@@ -1,4 +1,6 @@
-"""Looking inside trained nets: how the Experiment-6a nets store the temporal order (SPEC §4.6).
+"""Looking inside trained nets: 6a solution types, Reber failures, adding errors, 2c state drift.
+
+How the Experiment-6a nets store the temporal order (SPEC §4.6):
 
 The paper (Section 5.6) describes, in words only, how its trained 6a nets work:
 
