@@ -21,6 +21,7 @@ from collections import Counter
 
 import numpy as np
 
+from .network import squash_h
 from .plots import trained_net
 from .tasks import TemporalOrder
 
@@ -265,8 +266,6 @@ def state_drift(exp, record, n=100, seed=0):
     large |s| of the same sign in both classes: h (eq. 4) is then saturated, h'(s) is near 0 and
     the truncated gradient (eqs. 22-28) into the cell and its input gate vanishes.
     """
-    from .plots import trained_net
-    from .network import squash_h
     if "weights" not in record:
         raise ValueError(f"record of trial {record.get('trial')} holds no weights")
     net = trained_net(exp, record)
@@ -275,7 +274,9 @@ def state_drift(exp, record, n=100, seed=0):
     label = np.asarray(batch.info["label"])
     separation, _ = _between_fraction(final, label, (0, 1))
     _, dh = squash_h(final, net.h)
+    # a cell drifted when its final sign is (almost) always the same, in both classes alike
+    sign_x, sign_y = np.sign(final[label == 0]).mean(0), np.sign(final[label == 1]).mean(0)
     return {"experiment": exp.id, "trial": record["trial"], "success": record["success"],
             "median |s_end|": _r(np.median(np.abs(final))),
-            "same-sign cells": _r(np.mean(np.sign(final[label == 0]).mean(0) * np.sign(final[label == 1]).mean(0) > 0.8)),
+            "same-sign cells": _r(np.mean(sign_x * sign_y > 0.8)),
             "separation": _r(separation), "median h'(s_end)": float(f"{np.median(dh):.2g}")}

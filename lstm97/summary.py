@@ -171,10 +171,10 @@ def learning_rows(pairs, fractions=(0.9, 0.99)):
     return rows
 
 
-def compute_rows(pairs, cores=2):
+def compute_rows(pairs):
     """What the trials cost, per experiment and in total: trials, training sequences, LSTM time
-    steps and wall time (the sum of the trials' measured wall times; ``cores`` processes ran them,
-    so a run of all of them takes about core-hours / cores)."""
+    steps and wall time (the sum of the trials' measured wall times; two processes ran them on
+    a 2-core machine, so a run of all of them takes about core-hours / 2 there)."""
     rows = []
     for exp, records in pairs:
         rows.append(dict(experiment=exp.id, trials=len(records), of=exp.trials,
@@ -185,7 +185,7 @@ def compute_rows(pairs, cores=2):
                  sequences=sum(r["sequences"] for r in rows), steps=sum(r["steps"] for r in rows),
                  core_hours=sum(r["core_hours"] for r in rows))
     for r in rows + [total]:
-        r[f"hours_on_{cores}_cores"] = r["core_hours"] / cores
+        r["hours_on_2_cores"] = r["core_hours"] / 2
     return rows + [total]
 
 
