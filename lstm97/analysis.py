@@ -280,3 +280,46 @@ def state_drift(exp, record, n=100, seed=0):
             "median |s_end|": _r(np.median(np.abs(final))),
             "same-sign cells": _r(np.mean(sign_x * sign_y > 0.8)),
             "separation": _r(separation), "median h'(s_end)": float(f"{np.median(dh):.2g}")}
+
+
+def initial_drift(exp, trial, record=None, n=10, seed=0):
+    """Internal state drift before any training: trial ``trial``'s initial net (its seed's
+    Table-10 initialisation, :func:`lstm97.runner.initial_net`) on n fresh sequences.
+
+    In 2c (no biases at all) the gate activations y_in, y_out (about 0.5 at initialisation)
+    reach every cell through its trainable recurrent weights (SPEC §1.4), so the net input of
+    a cell (eq. 6) carries a constant term, the ``gate push`` 0.5 * sum of the cell's
+    weights from the gates: in effect a bias. The state (eq. 7) then grows by about
+    y_in * g(push) at every step (plus the distractors' and the cell's own feedback), in a
+    direction that does not depend on the class, so |s| at the sequence end grows with the
+    lag q and h'(s) (eq. 4) shrinks towards 0 before the first weight change.
+    ``follows push`` is the share of cells whose final state has the sign of their push.
+    """
+    from .runner import initial_net
+    net = initial_net(exp, trial, seed)
+    batch = exp.make_task(trial).sample(np.random.default_rng(seed), n)
+    final = np.array([net.forward(xs, trace=True)[1]["s"][-1] for xs, _ in batch.sequences()])
+    _, dh = squash_h(final, net.h)
+    gates = net.n_in + net.C + np.arange(2 * net.B)           # y_in, y_out columns (SPEC §2.6)
+    push = 0.5 * net.weights["W_c"][:, gates].sum(axis=1)
+    row = {"experiment": exp.id, "trial": trial}
+    if record is not None:
+        row["success"] = record["success"]
+    row.update({"median |s_end|": _r(np.median(np.abs(final))),
+                "median h'(s_end)": float(f"{np.median(dh):.2g}"),
+                "follows push": _r(np.mean(np.sign(np.median(final, axis=0)) == np.sign(push)))})
+    return row
+
+
+def drift_summary(exp, rows):
+    """One line per 2c condition from :func:`initial_drift` rows: the lag, the median initial
+    |s_end| over its trials, the share of trials whose initial h'(s_end) is under 1e-4, how
+    often the drift follows the gate push, and the success rate of the recorded trials."""
+    s = np.array([r["median |s_end|"] for r in rows])
+    dh = np.array([r["median h'(s_end)"] for r in rows])
+    ok = [r["success"] for r in rows if "success" in r]
+    return {"experiment": exp.id, "q": exp.task[1][1], "p": exp.task[1][0], "trials": len(rows),
+            "median |s_end| at init": _r(np.median(s)),
+            "trials with h' < 1e-4 at init %": _r(100 * np.mean(dh < 1e-4)),
+            "cells following the push %": _r(100 * np.mean([r["follows push"] for r in rows])),
+            "recorded": len(ok), "success %": _r(100 * np.mean(ok)) if ok else None}

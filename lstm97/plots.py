@@ -80,3 +80,24 @@ def inside(axes, net, xs, marks=(), title=""):
         ax.set_ylabel(name, fontsize=8)
     axes[0].set_title(title, fontsize=9)
     axes[-1].set_xlabel("time step")
+
+
+def drift_at_init(ax, rows):
+    """Median |s| at the sequence end of each trial's initial net against the lag q (log-log):
+    ``rows`` are (q, row of :func:`lstm97.analysis.initial_drift`); blue solved, red failed,
+    grey not run yet. The dotted line is where h'(s) = 2 sigma (1 - sigma) falls to 1e-4."""
+    colour = {True: "C0", False: "C3", None: "0.6"}
+    label = {True: "solved", False: "failed", None: "not run yet"}
+    seen = set()
+    for i, (q, row) in enumerate(rows):
+        ok = row.get("success")
+        x = q * (1 + 0.08 * ((i % 9) - 4) / 4)                    # spread the trials of one q
+        ax.plot(x, row["median |s_end|"], "o" if ok else "x", ms=4, color=colour[ok],
+                label=None if ok in seen else label[ok])
+        seen.add(ok)
+    ax.axhline(np.log(2e4), color="k", ls=":", lw=0.8, label="h'(s) = 1e-4")   # 2e^-|s| = 1e-4
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("lag q")
+    ax.set_ylabel("median |s| at the sequence end, untrained net")
+    ax.legend(fontsize=7)

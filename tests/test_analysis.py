@@ -134,3 +134,31 @@ def test_state_drift_tells_a_storing_net_from_a_drifted_one():
     assert good["trial"] == 3 and good["experiment"] == "2c-1"
     with pytest.raises(ValueError, match="no weights"):
         state_drift(exp, {"trial": 0})
+
+
+def test_initial_drift_of_a_net_with_only_gate_weights(monkeypatch):
+    """The mechanism initial_drift describes, on a net where it can be computed by hand: all
+    weights 0 except the cells' weights from the gates. Then y_in = y_out = 1/2 at every step,
+    the cell's net input is the gate push 0.5 * (sum of its gate weights) from step 2 on (z = 0
+    at step 1), so s(end) = (L - 1) * 0.5 * g(push) (eqs. 6-7), whatever the inputs and class."""
+    from lstm97 import analysis, runner
+    from lstm97.network import squash_g
+    exp = EXPERIMENTS["2c-1"]
+    net = LSTM97(**exp.net)
+    w = {k: np.zeros_like(v) for k, v in net.weights.items()}
+    gates = net.n_in + net.C + np.arange(2 * net.B)
+    w["W_c"][0, gates] = [0.6, 0.3, 0.3, 0.0]           # push +0.6
+    w["W_c"][1, gates] = [-0.3, 0.0, -0.3, -0.6]        # push -0.6
+    net.set_weights(w)
+    monkeypatch.setattr(runner, "initial_net", lambda e, t, seed=0: net)
+    row = analysis.initial_drift(exp, 7, {"success": True}, n=10, seed=3)
+
+    lengths = exp.make_task(7).sample(np.random.default_rng(3), 10).lengths
+    expected = np.median((lengths - 1) * 0.5 * squash_g(np.array(0.6), net.g)[0])
+    assert row["median |s_end|"] == pytest.approx(expected, abs=1e-3)
+    assert row["follows push"] == 1.0 and row["success"] is True and row["trial"] == 7
+    assert row["median h'(s_end)"] < 1e-4                  # |s| ~ 0.3 * 60 steps, h' ~ 2 e^-|s|
+
+    summary_row = analysis.drift_summary(exp, [row, dict(row, success=False)])
+    assert summary_row["q"] == 50 and summary_row["p"] == 50 and summary_row["success %"] == 50
+    assert summary_row["trials with h' < 1e-4 at init %"] == 100

@@ -36,6 +36,18 @@ def test_same_seed_same_record_and_another_seed_differs():
     assert strip(a) != strip(c)
 
 
+def test_initial_net_is_the_net_a_trial_starts_from():
+    """With no budget a trial trains nothing, so its kept weights are its starting weights."""
+    exp = replace(experiments.EXPERIMENTS["2c-1"], budget=0)
+    rec = run_trial(exp, 4, seed=2, keep_weights=True)
+    start = runner.initial_net(exp, 4, seed=2).weights
+    assert rec["sequences_trained"] == 0
+    for k, w in rec["weights"].items():
+        np.testing.assert_array_equal(np.array(w), start[k])
+    other = runner.initial_net("2c-1", 5, seed=2).weights
+    assert not np.array_equal(other["W_c"], start["W_c"])
+
+
 def test_paper_scale_trial_solves_6a_and_reports_test_measures():
     rec = run_trial("6a", 0)
     assert rec["success"] and rec["stopped"] == "solved"
