@@ -51,8 +51,13 @@ class Experiment:
     def make_task(self, trial=0):
         name, args = self.task
         if name == "EmbeddedReber":
-            return EmbeddedReber.from_pair(trial % 3)        # 3 pairs x 10 trials (SPEC §4.1)
+            return EmbeddedReber.from_pair(trial % 3, *args)  # 3 pairs x 10 trials (SPEC §4.1)
         return TASKS[name](*args)
+
+    @property
+    def variant(self):
+        """The labelled comparison this experiment is (a key of VARIANTS), '' for the main run."""
+        return self.id.partition("+")[2]
 
     @property
     def n_weights(self):
@@ -128,8 +133,16 @@ def _all():
                              abs=0.3, beta=0.1, window=2000))
     # The one open point that changes the algorithm (SPEC §6.3): per-step weight updates, run
     # as a labelled comparison for the experiments with errors before the sequence end.
-    ex += [replace(e, id=e.id + "+step", update="step") for e in ex if e.condition[:2] in ("1-", "2a", "2b")]
+    main = list(ex)
+    ex += [replace(e, id=e.id + "+step", update="step") for e in main if e.condition[:2] in ("1-", "2a", "2b")]
+    # The other reading of the Exp 1 targets (SPEC §6.4): all legal next symbols, multi-hot.
+    ex += [replace(e, id=e.id + "+multihot", task=("EmbeddedReber", ("legal",)))
+           for e in main if e.condition[:2] == "1-"]
     return {e.id: e for e in ex}
+
+
+# The labelled comparisons: Experiment.variant -> what differs from the main run.
+VARIANTS = {"step": "per-step updates", "multihot": "multi-hot targets"}
 
 
 EXPERIMENTS = _all()
@@ -140,7 +153,8 @@ CHOICES = {
               "Only Exp 1, 2a and 2b have errors before the end, so only they could differ.",
     "budget": "Training stops as a failure after 5x the paper's mean number of sequences "
               "(at least 100,000); Exp 2 uses the paper's own limit of 5 million.",
-    "reber targets": "One-hot of the actual next symbol, squared error (SPEC §6.4).",
+    "reber targets": "One-hot of the actual next symbol, squared error (SPEC §6.4). The multi-hot of "
+                     "all legal next symbols runs as the labelled comparison '+multihot'.",
     "reber checks": "The all-correct test on training and test set runs every 256 presentations; "
                     "'success after' is the presentation count at the first passing check.",
     "reber pairs": "Trial i uses training/test pair i mod 3 (data/reber).",

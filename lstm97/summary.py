@@ -2,6 +2,7 @@
 import numpy as np
 
 from . import paper
+from .experiments import VARIANTS
 
 COLUMNS = ("trials", "success_pct", "mean", "median", "min", "max", "ratio", "st1", "wrong",
            "test_size", "fraction_misclassified", "av_difference", "mse")
@@ -112,7 +113,7 @@ def result_rows(pairs):
     """Ours beside the paper, row by row, for (experiment, records) pairs."""
     rows = []
     for exp, o, p in paired(pairs):
-        rows.append(dict(o, who=f"ours ({exp.update})" if exp.update != "sequence" else "ours"))
+        rows.append(dict(o, who=f"ours ({exp.variant})" if exp.variant else "ours"))
         rows.append(dict(p, who="paper"))
     return rows
 
@@ -137,7 +138,7 @@ def markdown_rows(pairs):
     num = lambda x: "-" if x is None else f"{x:,.0f}"
     lines = ["| row | trials | success % (paper) | mean sequences (paper) | ratio |", "|---|---|---|---|---|"]
     for exp, o, t in paired(pairs):
-        who = o["row"] + (" (per-step updates)" if exp.update == "step" else "")
+        who = o["row"] + (f" ({VARIANTS[exp.variant]})" if exp.variant else "")
         ratio = "-" if o["ratio"] is None else f"{o['ratio']:.2f}"
         lines.append(f"| {who} | {o['trials']} | {pct(o['success_pct'])} ({pct(t['success_pct'])}) | "
                      f"{num(o['mean'])} ({num(t['mean'])}) | {ratio} |")

@@ -36,6 +36,19 @@ def test_same_seed_same_record_and_another_seed_differs():
     assert strip(a) != strip(c)
 
 
+def test_labelled_comparisons_differ_from_their_main_run_in_one_choice():
+    from dataclasses import asdict
+    for exp in experiments.EXPERIMENTS.values():
+        if not exp.variant:
+            continue
+        main = experiments.EXPERIMENTS[exp.id.partition("+")[0]]
+        differ = {k for k, v in asdict(exp).items() if asdict(main)[k] != v} - {"id"}
+        assert differ == {"step": {"update"}, "multihot": {"task"}}[exp.variant], exp.id
+        assert exp.variant in experiments.VARIANTS
+    multi = experiments.EXPERIMENTS["1-3+multihot"]
+    assert multi.make_task(4).targets == "legal" and experiments.EXPERIMENTS["1-3"].make_task(4).targets == "next"
+
+
 def test_initial_net_is_the_net_a_trial_starts_from():
     """With no budget a trial trains nothing, so its kept weights are its starting weights."""
     exp = replace(experiments.EXPERIMENTS["2c-1"], budget=0)

@@ -155,6 +155,23 @@ def test_legal_next_and_encode():
     assert mask[np.arange(16), b.targets.argmax(axis=1)].all()  # the actual next symbol is legal
 
 
+def test_encode_multihot_targets_are_the_legal_sets():
+    """targets="legal" (SPEC §6.4 variant): same inputs, the target at each step is the multi-hot
+    of the legal next symbols, which contains the one-hot of the actual next symbol."""
+    strings = ["BTBTXSETE", "BPBPVVEPE", "BTBPTVPXVVETE"]
+    one, multi = reber.encode(strings), reber.encode(strings, targets="legal")
+    np.testing.assert_array_equal(one.x_idx, multi.x_idx)
+    np.testing.assert_array_equal(one.starts, multi.starts)
+    np.testing.assert_array_equal(multi.targets, reber.legal_mask(strings))
+    assert (multi.targets >= one.targets).all()
+    assert list(multi.targets[:8].sum(axis=1)) == [2, 1, 2, 2, 2, 1, 1, 1]   # BTBTXSETE
+    with pytest.raises(ValueError, match="unknown Reber targets 'both'"):
+        reber.encode(strings, targets="both")
+    task = EmbeddedReber.from_pair(2, targets="legal")
+    np.testing.assert_array_equal(task.train_batch.targets, task.train_legal)
+    np.testing.assert_array_equal(task.test_batch.targets, task.test_legal)
+
+
 def test_correct():
     legal = np.zeros((5, 7), bool)
     legal[:, [1, 2]] = True  # T, P

@@ -2,9 +2,10 @@
 
 Symbols are one-hot over the alphabet "BTPSXVE" (index 0..6). The net reads
 string[:-1] and is taught the one-hot of the actual next symbol at every step
-(SPEC §6.4). Success is judged separately with :func:`legal_mask` and
-:func:`correct`: at every step the outputs of the legal next symbols must be
-the most active ones.
+(SPEC §6.4; ``targets="legal"``: the multi-hot of all legal next symbols, the
+variant SPEC §6.4 asks to record). Success is judged separately with
+:func:`legal_mask` and :func:`correct`: at every step the outputs of the legal
+next symbols must be the most active ones.
 """
 from pathlib import Path
 
@@ -72,17 +73,26 @@ def codes(string):
     return _CODE[np.frombuffer(string.encode("ascii"), np.uint8)]
 
 
-def encode(strings):
-    """Batch with inputs string[:-1] and one-hot targets string[1:] at every step (SPEC §6.4).
+TARGETS = ("next", "legal")
+
+
+def encode(strings, targets="next"):
+    """Batch with inputs string[:-1] and, at every step, targets (SPEC §6.4): the one-hot of
+    the actual next symbol (``"next"``) or the multi-hot of all legal next symbols (``"legal"``).
 
     info["label"]: 0 if the embedded (second) symbol is T, 1 if it is P.
     """
+    if targets not in TARGETS:
+        raise ValueError(f"unknown Reber targets {targets!r}; expected one of {', '.join(TARGETS)}")
     full = codes("".join(strings))
     lengths = np.array([len(s) for s in strings])
     first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     last = first + lengths - 1
     inputs = np.delete(full, last)
-    targets = np.eye(len(ALPHABET))[np.delete(full, first)]
+    if targets == "next":
+        targets = np.eye(len(ALPHABET))[np.delete(full, first)]
+    else:
+        targets = legal_mask(strings).astype(np.float64)
     label = (full[first + 1] == ALPHABET.index("P")).astype(np.int64)
     return onehot_batch(inputs, lengths - 1, len(ALPHABET), targets, {"label": label})
 
@@ -141,15 +151,17 @@ class EmbeddedReber:
     n_in = len(ALPHABET)
     n_out = len(ALPHABET)
 
-    def __init__(self, train_strings, test_strings):
+    def __init__(self, train_strings, test_strings, targets="next"):
         self.train_strings, self.test_strings = list(train_strings), list(test_strings)
-        self.train_batch, self.test_batch = encode(self.train_strings), encode(self.test_strings)
+        self.targets = targets
+        self.train_batch = encode(self.train_strings, targets)
+        self.test_batch = encode(self.test_strings, targets)
         self.train_legal, self.test_legal = legal_mask(self.train_strings), legal_mask(self.test_strings)
 
     @classmethod
-    def from_pair(cls, i):
-        """The task on the stored training/test pair i."""
-        return cls(*load_pair(i))
+    def from_pair(cls, i, targets="next"):
+        """The task on the stored training/test pair i, with ``targets`` as in :func:`encode`."""
+        return cls(*load_pair(i), targets=targets)
 
     def sample(self, rng, n) -> Batch:
         """n training strings drawn with replacement; info["index"] gives their place in the set."""
