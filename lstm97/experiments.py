@@ -138,11 +138,15 @@ def _all():
     # The other reading of the Exp 1 targets (SPEC §6.4): all legal next symbols, multi-hot.
     ex += [replace(e, id=e.id + "+multihot", task=("EmbeddedReber", ("legal",)))
            for e in main if e.condition[:2] == "1-"]
+    # The paper gives Exp 1 no training limit: a much longer one tells slow learning from none.
+    ex += [replace(e, id=e.id + "+long", budget=LONG_BUDGET) for e in main if e.condition[:2] == "1-"]
     return {e.id: e for e in ex}
 
 
+LONG_BUDGET = 1_000_000
 # The labelled comparisons: Experiment.variant -> what differs from the main run.
-VARIANTS = {"step": "per-step updates", "multihot": "multi-hot targets"}
+VARIANTS = {"step": "per-step updates", "multihot": "multi-hot targets",
+            "long": f"budget {LONG_BUDGET:,} strings"}
 
 
 EXPERIMENTS = _all()

@@ -43,7 +43,7 @@ def test_labelled_comparisons_differ_from_their_main_run_in_one_choice():
             continue
         main = experiments.EXPERIMENTS[exp.id.partition("+")[0]]
         differ = {k for k, v in asdict(exp).items() if asdict(main)[k] != v} - {"id"}
-        assert differ == {"step": {"update"}, "multihot": {"task"}}[exp.variant], exp.id
+        assert differ == {"step": {"update"}, "multihot": {"task"}, "long": {"budget"}}[exp.variant], exp.id
         assert exp.variant in experiments.VARIANTS
     multi = experiments.EXPERIMENTS["1-3+multihot"]
     assert multi.make_task(4).targets == "legal" and experiments.EXPERIMENTS["1-3"].make_task(4).targets == "next"
