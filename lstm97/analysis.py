@@ -323,3 +323,63 @@ def drift_summary(exp, rows):
             "trials with h' < 1e-4 at init %": _r(100 * np.mean(dh < 1e-4)),
             "cells following the push %": _r(100 * np.mean([r["follows push"] for r in rows])),
             "recorded": len(ok), "success %": _r(100 * np.mean(ok)) if ok else None}
+
+
+def _without_push(exp, trial, seed):
+    """Trial ``trial``'s initial net with its cells' weights from the gates set to 0."""
+    from .runner import initial_net
+    net = initial_net(exp, trial, seed)
+    gates = net.n_in + net.C + np.arange(2 * net.B)
+    w = {k: v.copy() for k, v in net.weights.items()}
+    w["W_c"][:, gates] = 0.0
+    net.set_weights(w)
+    return net, gates
+
+
+def gradient_scale(exp, trial, n=10, seed=0):
+    """Why training brings the drift back (2c): mean |Δw/α| per sequence (eqs. 27-28) of the
+    cells' weights by source, at trial ``trial``'s initial net with the gate push removed.
+
+    A cell weight's update is e_s(end) times its trace (eq. 27), the sum over the sequence of
+    g'·y_in·y^m. The weights from x or y (the class, seen once) get one term; the weights from
+    the gates, whose activations are there at every step, get about q terms. Both move with the
+    same class-dependent e_s, so the gate weights, and with them the push, move about q times
+    faster than the weights that could store the class.
+    """
+    from .network import truncated_gradient
+    net, gates = _without_push(exp, trial, seed)
+    p = exp.task[1][0]
+    batch = exp.make_task(trial).sample(np.random.default_rng(seed), n)
+    grads = np.array([np.abs(truncated_gradient(net, xs, d)["W_c"]) for xs, d in batch.sequences()])
+    xy = grads[:, :, [p + 2, p + 3]].sum(axis=2).mean()    # x or y: one of the two per sequence
+    distractor = grads[:, :, :p].mean()
+    gate = grads[:, :, gates].mean()
+    return {"experiment": exp.id, "trial": trial, "|Δw/α| from x, y": float(f"{xy:.3g}"),
+            "from one distractor": float(f"{distractor:.3g}"), "from one gate": float(f"{gate:.3g}"),
+            "gate / (x, y)": float(f"{gate / xy:.3g}") if xy > 0 else None}
+
+
+def drift_in_training(exp, trial, checkpoints=(0, 100, 300, 1000), n=5, seed=0):
+    """Does a 2c net drift if it starts without the push? Trial ``trial``'s initial net with its
+    cells' weights from the gates set to 0, trained by the paper's online rule (eqs. 17-28,
+    ``exp.lr``) on the trial's own training stream. At each checkpoint (sequences trained), per
+    cell: its gate push, and the median |s| and h'(s) at the end of n fresh sequences."""
+    from .engine import train_batch
+    from .runner import trial_seeds
+    net, gates = _without_push(exp, trial, seed)
+    task = exp.make_task(trial)
+    rng = np.random.default_rng(trial_seeds(exp, trial, seed)[1])
+    probe = task.sample(np.random.default_rng(seed + 1), n)
+    rows, done = [], 0
+    for c in sorted(checkpoints):
+        if c > done:
+            train_batch(net, task.sample(rng, c - done), exp.lr)
+            done = c
+        final = np.array([net.forward(xs, trace=True)[1]["s"][-1] for xs, _ in probe.sequences()])
+        _, dh = squash_h(final, net.h)
+        push = 0.5 * net.weights["W_c"][:, gates].sum(axis=1)
+        for cell in range(net.C):
+            rows.append({"sequences": done, "cell": cell + 1, "gate push": _r(push[cell]),
+                         "median |s_end|": _r(np.median(np.abs(final[:, cell]))),
+                         "median h'(s_end)": float(f"{np.median(dh[:, cell]):.2g}")})
+    return rows

@@ -192,7 +192,7 @@ def _add_cell(net, full):
         net.masks[k] = full[k]
 
 
-def _trial_seeds(exp, trial, seed):
+def trial_seeds(exp, trial, seed):
     """A trial's three independent random streams: initial weights, training data, tests."""
     return np.random.SeedSequence([seed, trial, zlib.crc32(exp.id.encode())]).spawn(3)
 
@@ -201,7 +201,7 @@ def initial_net(experiment, trial, seed=0):
     """The net that trial ``trial`` of ``experiment`` starts from: its Table-10 initialisation
     (SPEC §3), before any training. The scale does not change it."""
     exp = get(experiment) if isinstance(experiment, str) else experiment
-    return LSTM97(**exp.net, seed=_trial_seeds(exp, trial, seed)[0])
+    return LSTM97(**exp.net, seed=trial_seeds(exp, trial, seed)[0])
 
 
 def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False):
@@ -212,7 +212,7 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False):
     exp = scaled(get(experiment) if isinstance(experiment, str) else experiment, scale)
     t0 = time.perf_counter()
     task = exp.make_task(trial)
-    net_ss, data_ss, test_ss = _trial_seeds(exp, trial, seed)
+    net_ss, data_ss, test_ss = trial_seeds(exp, trial, seed)
     net = LSTM97(**exp.net, seed=net_ss)
     rng, test_rng = np.random.default_rng(data_ss), np.random.default_rng(test_ss)
     chunk = _chunk_size(exp, task)

@@ -162,3 +162,37 @@ def test_initial_drift_of_a_net_with_only_gate_weights(monkeypatch):
     summary_row = analysis.drift_summary(exp, [row, dict(row, success=False)])
     assert summary_row["q"] == 50 and summary_row["p"] == 50 and summary_row["success %"] == 50
     assert summary_row["trials with h' < 1e-4 at init %"] == 100
+
+
+def _zero_net_but_outputs(exp):
+    net = LSTM97(**exp.net)
+    w = {k: np.zeros_like(v) for k, v in net.weights.items()}
+    w["W_k"][:, :net.C] = [[0.3, -0.1], [-0.2, 0.4]]       # from the cells (no output bias in 2c)
+    net.set_weights(w)
+    return net
+
+
+def test_gradient_scale_gate_traces_grow_with_the_sequence(monkeypatch):
+    """All weights 0 but the outputs': s stays 0, y_in = y_out = 1/2, g'(0) = 1, and e_s is the
+    same in every sequence. The trace of a weight from a gate is then (L - 1)/4 (eq. 27: 1/2 * 1/2
+    at steps 2..L), that of the weight from x or y 1/2 (seen once, at step 2): the ratio of their
+    updates is mean(L - 1)/2, and a distractor's trace is 1/2 per occurrence."""
+    from lstm97 import analysis, runner
+    exp = EXPERIMENTS["2c-2"]
+    monkeypatch.setattr(runner, "initial_net", lambda e, t, seed=0: _zero_net_but_outputs(exp))
+    row = analysis.gradient_scale(exp, 0, n=6, seed=4)
+    batch = exp.make_task(0).sample(np.random.default_rng(4), 6)
+    assert row["gate / (x, y)"] == pytest.approx(np.mean(batch.lengths - 1) / 2, rel=1e-3)
+    distractor_steps = np.mean(batch.lengths - 3)          # b, x/y and e are not distractors
+    assert row["from one distractor"] / row["|Δw/α| from x, y"] == pytest.approx(
+        distractor_steps / 100, rel=1e-2)
+
+
+def test_drift_in_training_starts_without_push_and_is_reproducible():
+    from lstm97 import analysis
+    exp = EXPERIMENTS["2c-1"]
+    rows = analysis.drift_in_training(exp, 2, checkpoints=(0, 200), n=3, seed=1)
+    assert [(r["sequences"], r["cell"]) for r in rows] == [(0, 1), (0, 2), (200, 1), (200, 2)]
+    assert rows[0]["gate push"] == rows[1]["gate push"] == 0
+    assert any(r["gate push"] != 0 for r in rows[2:])      # training moves the gate weights
+    assert rows == analysis.drift_in_training(exp, 2, checkpoints=(200, 0), n=3, seed=1)
