@@ -57,6 +57,21 @@ def _between_fraction(final, label, classes):
     return 1.0 - within / total, float(np.sqrt(total / final.shape[1]))
 
 
+def _final_states(net, batch):
+    """(n, cells): the cell states s at the end of each sequence of ``batch``."""
+    return np.array([net.forward(xs, trace=True)[1]["s"][-1] for xs, _ in batch.sequences()])
+
+
+def _gate_columns(net):
+    """The y_in, y_out columns of the source layout (SPEC §2.6)."""
+    return net.n_in + net.C + np.arange(2 * net.B)
+
+
+def _gate_push(net):
+    """Per cell, 0.5 * its weights from the gates: its net input when every gate is at 1/2."""
+    return 0.5 * net.weights["W_c"][:, _gate_columns(net)].sum(axis=1)
+
+
 def classify_temporal_order(exp, record, n=200, seed=0):
     """Which blocks of a trained 6a net store the class, and how (SPEC §4.6, paper Section 5.6).
 
@@ -270,7 +285,7 @@ def state_drift(exp, record, n=100, seed=0):
         raise ValueError(f"record of trial {record.get('trial')} holds no weights")
     net = trained_net(exp, record)
     batch = exp.make_task(record["trial"]).sample(np.random.default_rng(seed), n)
-    final = np.array([net.forward(xs, trace=True)[1]["s"][-1] for xs, _ in batch.sequences()])
+    final = _final_states(net, batch)
     label = np.asarray(batch.info["label"])
     separation, _ = _between_fraction(final, label, (0, 1))
     _, dh = squash_h(final, net.h)
@@ -298,10 +313,9 @@ def initial_drift(exp, trial, record=None, n=10, seed=0):
     from .runner import initial_net
     net = initial_net(exp, trial, seed)
     batch = exp.make_task(trial).sample(np.random.default_rng(seed), n)
-    final = np.array([net.forward(xs, trace=True)[1]["s"][-1] for xs, _ in batch.sequences()])
+    final = _final_states(net, batch)
     _, dh = squash_h(final, net.h)
-    gates = net.n_in + net.C + np.arange(2 * net.B)           # y_in, y_out columns (SPEC §2.6)
-    push = 0.5 * net.weights["W_c"][:, gates].sum(axis=1)
+    push = _gate_push(net)
     row = {"experiment": exp.id, "trial": trial}
     if record is not None:
         row["success"] = record["success"]
@@ -329,11 +343,10 @@ def _without_push(exp, trial, seed):
     """Trial ``trial``'s initial net with its cells' weights from the gates set to 0."""
     from .runner import initial_net
     net = initial_net(exp, trial, seed)
-    gates = net.n_in + net.C + np.arange(2 * net.B)
     w = {k: v.copy() for k, v in net.weights.items()}
-    w["W_c"][:, gates] = 0.0
+    w["W_c"][:, _gate_columns(net)] = 0.0
     net.set_weights(w)
-    return net, gates
+    return net
 
 
 def gradient_scale(exp, trial, n=10, seed=0):
@@ -347,13 +360,13 @@ def gradient_scale(exp, trial, n=10, seed=0):
     faster than the weights that could store the class.
     """
     from .network import truncated_gradient
-    net, gates = _without_push(exp, trial, seed)
+    net = _without_push(exp, trial, seed)
     p = exp.task[1][0]
     batch = exp.make_task(trial).sample(np.random.default_rng(seed), n)
     grads = np.array([np.abs(truncated_gradient(net, xs, d)["W_c"]) for xs, d in batch.sequences()])
     xy = grads[:, :, [p + 2, p + 3]].sum(axis=2).mean()    # x or y: one of the two per sequence
     distractor = grads[:, :, :p].mean()
-    gate = grads[:, :, gates].mean()
+    gate = grads[:, :, _gate_columns(net)].mean()
     return {"experiment": exp.id, "trial": trial, "|Δw/α| from x, y": float(f"{xy:.3g}"),
             "from one distractor": float(f"{distractor:.3g}"), "from one gate": float(f"{gate:.3g}"),
             "gate / (x, y)": float(f"{gate / xy:.3g}") if xy > 0 else None}
@@ -366,7 +379,7 @@ def drift_in_training(exp, trial, checkpoints=(0, 100, 300, 1000), n=5, seed=0):
     cell: its gate push, and the median |s| and h'(s) at the end of n fresh sequences."""
     from .engine import train_batch
     from .runner import trial_seeds
-    net, gates = _without_push(exp, trial, seed)
+    net = _without_push(exp, trial, seed)
     task = exp.make_task(trial)
     rng = np.random.default_rng(trial_seeds(exp, trial, seed)[1])
     probe = task.sample(np.random.default_rng(seed + 1), n)
@@ -375,9 +388,9 @@ def drift_in_training(exp, trial, checkpoints=(0, 100, 300, 1000), n=5, seed=0):
         if c > done:
             train_batch(net, task.sample(rng, c - done), exp.lr)
             done = c
-        final = np.array([net.forward(xs, trace=True)[1]["s"][-1] for xs, _ in probe.sequences()])
+        final = _final_states(net, probe)
         _, dh = squash_h(final, net.h)
-        push = 0.5 * net.weights["W_c"][:, gates].sum(axis=1)
+        push = _gate_push(net)
         for cell in range(net.C):
             rows.append({"sequences": done, "cell": cell + 1, "gate push": _r(push[cell]),
                          "median |s_end|": _r(np.median(np.abs(final[:, cell]))),
