@@ -18,8 +18,7 @@ import math
 import numpy as np
 from numba import njit
 
-G_CODE = {"centered": 0, "logistic": 1}
-H_CODE = {"centered": 0, "identity": 1}
+from .network import G_AFFINE, H_AFFINE
 
 # columns of the per-sequence statistics the kernel returns
 SSE, ABS_ALL, ABS_END, ERR_END = range(4)
@@ -45,11 +44,13 @@ def _apply(W, M, dW, lr):
 
 
 @njit(cache=True, error_model="numpy")
-def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, g_mode, h_mode,
-            output_gates, shortcuts, learn, lr, step_update,
+def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, hb, h_identity,
+            z0, output_gates, shortcuts, learn, lr, step_update,
             x_idx, x_val, targets, starts, stats, store, outputs):
     """Run sequences starts[q]:starts[q+1]; learn online if ``learn``.
 
+    g = ga*σ + gb, h = ha*σ + hb (or h(s) = s if h_identity); z0: [y_c, y_in, y_out] at
+    each sequence start.
     stats[q] = (summed E over target steps, max |d-y| over target steps,
                 max |d-y| at the last target step, E at the last target step).
     Returns -1, or the index of the first sequence that produced NaN/inf (then stops).
@@ -92,7 +93,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, g_mode, h_mod
     RC = TC[:, n_in:n_in + nr]
 
     for q in range(len(starts) - 1):
-        z[:] = 0.0
+        z[:] = z0
         s[:] = 0.0
         if learn:
             TI[:, :] = 0.0
@@ -128,20 +129,16 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, g_mode, h_mod
                 for r in range(nr):
                     acc += R_c[c, r] * z[r]
                 sg = _sig(acc)
-                if g_mode == 0:
-                    G[c] = 4.0 * sg - 2.0
-                    dg = 4.0 * sg * (1.0 - sg)
-                else:
-                    G[c] = sg
-                    dg = sg * (1.0 - sg)
+                G[c] = ga * sg + gb
+                dg = ga * sg * (1.0 - sg)
                 s[c] += y_in[j] * G[c]
-                if h_mode == 0:
-                    sh = _sig(s[c])
-                    hs[c] = 2.0 * sh - 1.0
-                    dhs[c] = 2.0 * sh * (1.0 - sh)
-                else:
+                if h_identity:
                     hs[c] = s[c]
                     dhs[c] = 1.0
+                else:
+                    sh = _sig(s[c])
+                    hs[c] = ha * sh + hb
+                    dhs[c] = ha * sh * (1.0 - sh)
                 y_c[c] = y_out[j] * hs[c]
                 if learn:
                     ai = G[c] * y_in[j] * (1.0 - y_in[j])
@@ -255,19 +252,26 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, g_mode, h_mod
     return -1
 
 
-def _call(net, batch, learn, lr, step_update, store):
+def net_args(net, batch):
+    """The kernels' arguments that describe the net: weights, masks, sizes, squashing, reset."""
     if batch.n_in != net.n_in or batch.n_out != net.n_out:
         raise ValueError(f"batch has {batch.n_in} inputs/{batch.n_out} outputs, "
                          f"net has {net.n_in}/{net.n_out}")
     W, M = net.weights, net.masks
-    for k in W:        # the kernel updates in place: keep contiguous float64 arrays
+    for k in W:        # the kernels update in place: keep contiguous float64 arrays
         W[k] = np.ascontiguousarray(W[k], dtype=np.float64)
+    ga, gb = G_AFFINE[net.g]
+    ha, hb = H_AFFINE.get(net.h, (1.0, 0.0))
+    return (W["W_in"], W["W_out"], W["W_c"], W["W_k"], M["W_in"], M["W_out"], M["W_c"], M["W_k"],
+            net.S, net.n_in, ga, gb, ha, hb, net.h == "identity", net.initial_z(),
+            net.output_gates, net.shortcuts)
+
+
+def _call(net, batch, learn, lr, step_update, store):
+    args = net_args(net, batch)
     stats = np.zeros((len(batch), 4))
     outputs = np.zeros((len(batch.targets) if store else 1, net.n_out))
-    bad = _kernel(W["W_in"], W["W_out"], W["W_c"], W["W_k"],
-                  M["W_in"], M["W_out"], M["W_c"], M["W_k"],
-                  net.S, net.n_in, G_CODE[net.g], H_CODE[net.h],
-                  net.output_gates, net.shortcuts, learn, float(lr), step_update,
+    bad = _kernel(*args, learn, float(lr), step_update,
                   batch.x_idx, batch.x_val, batch.targets, batch.starts,
                   stats, store, outputs)
     return stats, int(bad), outputs

@@ -47,6 +47,8 @@ class Experiment:
     nseq: tuple = ()
     update: str = "sequence"
     grow: bool = False      # 2a/2b: add the cell once the error stops decreasing (SPEC §6.7)
+    gradient: str = "truncated"   # "full": the untruncated gradient (reading 'full', fullgrad.py)
+    seed_id: str = ""       # the id whose seeds the trials use ('' = this id; readings: the main run's)
 
     def make_task(self, trial=0):
         name, args = self.task
@@ -56,8 +58,14 @@ class Experiment:
 
     @property
     def variant(self):
-        """The labelled comparison this experiment is (a key of VARIANTS), '' for the main run."""
+        """The labelled comparison this experiment is (a key of VARIANTS, or readings joined
+        by '+'), '' for the main run."""
         return self.id.partition("+")[2]
+
+    @property
+    def base(self):
+        """The id of the main run this is a comparison to (its own id for a main run)."""
+        return self.id.partition("+")[0]
 
     @property
     def n_weights(self):
@@ -178,8 +186,17 @@ CHOICES = {
 
 
 def get(experiment_id):
-    """The Experiment with this id; ValueError naming the valid ids otherwise."""
-    try:
+    """The Experiment with this id: a main run, one of VARIANTS, or a main run under readings
+    ('2c-5+cells-from-inputs', '1-5+full+step'; see readings.py). ValueError naming the
+    valid ids otherwise."""
+    if experiment_id in EXPERIMENTS:
         return EXPERIMENTS[experiment_id]
-    except KeyError:
-        raise ValueError(f"unknown experiment {experiment_id!r}; valid: {', '.join(EXPERIMENTS)}") from None
+    from . import readings
+    base, names = readings.split(str(experiment_id))
+    if base in EXPERIMENTS and "+" not in base and names:
+        exp = readings.apply(EXPERIMENTS[base], names)
+        trials = dict(readings.PLAN).get(exp.id)
+        return replace(exp, trials=trials) if trials else exp
+    raise ValueError(f"unknown experiment {experiment_id!r}; valid: {', '.join(EXPERIMENTS)}, "
+                     f"or a main run followed by readings, e.g. 1-5+full "
+                     f"(readings: {', '.join(readings.READINGS)})")

@@ -16,9 +16,15 @@ A connection the topology lacks stays in the layout, fixed at 0 (its mask is 0).
 """
 import numpy as np
 
-BIAS_MODES = ("all", "hidden", "gates", "none")
-G_MODES = ("centered", "logistic")
-H_MODES = ("centered", "identity")
+BIAS_MODES = ("all", "hidden", "gates", "input", "none")
+# g and h as a*σ(x) + b (eqs. 4, 5): "centered" is the text's g in [-2,2] and h in [-1,1];
+# "logistic" is 2a/2b's g1 in [0,1]; "legend" is what Table 10's legend prints instead
+# (g2 in [-1,1], h1 in [-2,2]; docs/paper.md §6.1). h "identity" is h(s) = s (2a/2b).
+G_AFFINE = {"centered": (4.0, -2.0), "logistic": (1.0, 0.0), "legend": (2.0, -1.0)}
+H_AFFINE = {"centered": (2.0, -1.0), "legend": (4.0, -2.0)}
+G_MODES = tuple(G_AFFINE)
+H_MODES = tuple(H_AFFINE) + ("identity",)
+CELL_SOURCES = ("all", "inputs")
 
 
 def sigmoid(x):
@@ -27,19 +33,19 @@ def sigmoid(x):
 
 
 def squash_g(net, mode):
-    """Cell-input squashing g and g' (eq. 5). centered: 4σ-2 in [-2,2]; logistic: σ in [0,1] (2a/2b)."""
+    """Cell-input squashing g and g' (eq. 5): a*σ + b, see G_AFFINE (centered: 4σ-2 in [-2,2])."""
+    a, b = G_AFFINE[mode]
     sg = sigmoid(net)
-    if mode == "centered":
-        return 4.0 * sg - 2.0, 4.0 * sg * (1.0 - sg)
-    return sg, sg * (1.0 - sg)
+    return a * sg + b, a * sg * (1.0 - sg)
 
 
 def squash_h(s, mode):
-    """Cell-output squashing h and h' (eq. 4). centered: 2σ-1 in [-1,1]; identity: h(s)=s (2a/2b)."""
-    if mode == "centered":
-        sg = sigmoid(s)
-        return 2.0 * sg - 1.0, 2.0 * sg * (1.0 - sg)
-    return s.copy(), np.ones_like(s)
+    """Cell-output squashing h and h' (eq. 4): a*σ + b, see H_AFFINE; identity: h(s)=s (2a/2b)."""
+    if mode == "identity":
+        return s.copy(), np.ones_like(s)
+    a, b = H_AFFINE[mode]
+    sg = sigmoid(s)
+    return a * sg + b, a * sg * (1.0 - sg)
 
 
 def _positive_int(name, value):
@@ -58,11 +64,17 @@ class LSTM97:
     """A 1997 LSTM net (SPEC §1): B blocks of S memory cells, K logistic output units.
 
     bias          "all" (every non-input unit, Exp 4-6), "hidden" (gates and cells, "b1",
-                  Exp 3), "gates" (gates only, "ga", Exp 1) or "none" (Exp 2).
+                  Exp 3), "gates" (gates only, "ga", Exp 1), "input" (input gates only: the
+                  reading 'gate-bias', not a paper set-up) or "none" (Exp 2).
     output_gates  False for 2a/2b: y_out := 1.
     recurrent     False for 2a/2b: cells and gates see the inputs only.
+    cell_sources  "all" (the paper's "F" connectivity) or "inputs": the cells' net input
+                  comes from the inputs and bias only (the reading 'cells-from-inputs').
     shortcuts     direct input -> output connections (2a/2b, connectivity "B").
-    g, h          "centered" (g in [-2,2], h in [-1,1]) or "logistic"/"identity" (2a/2b).
+    g, h          "centered" (g in [-2,2], h in [-1,1]), "logistic"/"identity" (2a/2b) or
+                  "legend" (Table 10's legend: g in [-1,1], h in [-2,2]).
+    reset         value of every recurrent activation (y_c, y_in, y_out) at a sequence start:
+                  0 in the paper, 0.5 in the JKU LSTM simulator (docs/paper.md §7.1).
     init          weights start uniform in [-init, init] (SPEC §3).
     input_gate_bias, output_gate_bias
                   None (random like every other weight) or one value per block
@@ -70,8 +82,8 @@ class LSTM97:
     """
 
     def __init__(self, n_in, n_out, blocks, block_size, *, bias="all", output_gates=True,
-                 recurrent=True, shortcuts=False, g="centered", h="centered", init=0.1,
-                 input_gate_bias=None, output_gate_bias=None, seed=None):
+                 recurrent=True, cell_sources="all", shortcuts=False, g="centered", h="centered",
+                 init=0.1, input_gate_bias=None, output_gate_bias=None, reset=0.0, seed=None):
         self.n_in = _positive_int("n_in", n_in)
         self.n_out = _positive_int("n_out", n_out)
         self.B = _positive_int("blocks", blocks)
@@ -81,13 +93,17 @@ class LSTM97:
         self.h = _choice("h", h, H_MODES)
         self.output_gates = bool(output_gates)
         self.recurrent = bool(recurrent)
+        self.cell_sources = _choice("cell_sources", cell_sources, CELL_SOURCES)
+        if not np.isfinite(reset):
+            raise ValueError(f"reset must be a finite number, got {reset!r}")
+        self.reset = float(reset)
         self.shortcuts = bool(shortcuts)
         if not np.isfinite(init) or init < 0:
             raise ValueError(f"init must be a finite number >= 0, got {init!r}")
         self.init = float(init)
         self.input_gate_bias = self._gate_bias("input_gate_bias", input_gate_bias, self.bias != "none")
         self.output_gate_bias = self._gate_bias(
-            "output_gate_bias", output_gate_bias, self.bias != "none" and self.output_gates)
+            "output_gate_bias", output_gate_bias, self.bias not in ("none", "input") and self.output_gates)
 
         B, S, n_in = self.B, self.S, self.n_in
         self.C = B * S                                    # number of cells
@@ -124,13 +140,16 @@ class LSTM97:
             src[n_in:n_in + C + 2 * B] = 0.0
         if not self.output_gates:
             src[n_in + C + B:n_in + C + 2 * B] = 0.0      # there are no y_out sources
-        gate_src, cell_src = src.copy(), src.copy()
+        in_src, gate_src, cell_src = src.copy(), src.copy(), src.copy()
+        in_src[-1] = float(self.bias in ("all", "hidden", "gates", "input"))
         gate_src[-1] = float(self.bias in ("all", "hidden", "gates"))
         cell_src[-1] = float(self.bias in ("all", "hidden"))
+        if self.cell_sources == "inputs":
+            cell_src[n_in:n_in + C + 2 * B] = 0.0
         out = np.ones(self.n_v)
         out[-1] = float(self.bias == "all")
         return {
-            "W_in": np.tile(gate_src, (B, 1)),
+            "W_in": np.tile(in_src, (B, 1)),
             "W_out": np.tile(gate_src, (B, 1)) * float(self.output_gates),
             "W_c": np.tile(cell_src, (C, 1)),
             "W_k": np.tile(out, (self.n_out, 1)),
@@ -170,6 +189,14 @@ class LSTM97:
             raise ValueError("targets contain inf (use NaN for steps without a target)")
         return xs, targets
 
+    def initial_z(self):
+        """[y_c, y_in, y_out] at a sequence start: ``reset`` (0 in the paper); y_out stays 0
+        without output gates, where it is no source."""
+        z = np.full(self.C + 2 * self.B, self.reset)
+        if not self.output_gates:
+            z[self.C + self.B:] = 0.0
+        return z
+
     def forward(self, xs, trace=False):
         """Outputs y^k (T, K) for one sequence; state reset at its start (SPEC §1.4, §3).
 
@@ -195,7 +222,7 @@ class _Sequence:
 
     def __init__(self, net):
         self.net = net
-        self.z = np.zeros(net.C + 2 * net.B)                 # [y_c, y_in, y_out](t-1)
+        self.z = net.initial_z()                             # [y_c, y_in, y_out](t-1)
         self.s = np.zeros(net.C)                             # CEC states, s(0) = 0
         self.TI = np.zeros((net.C, net.n_src))               # ∂s_c/∂w_{in_j,m}, eq. 25
         self.TC = np.zeros((net.C, net.n_src))               # ∂s_c/∂w_{c,m},   eq. 27

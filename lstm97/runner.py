@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import engine
+from . import engine, fullgrad
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
 from .experiments import get
 from .network import LSTM97
@@ -46,13 +46,30 @@ def scaled(exp, scale):
 FINGERPRINT_FIELDS = ("id", "condition", "task", "net", "lr", "criterion", "budget", "abs", "beta",
                       "window", "all_steps", "st1_wrong", "st2_mean", "check_every", "check_size",
                       "test_size", "nseq", "update", "grow")
+# fields added later: part of the fingerprint only where they differ from their default, so
+# that the records made before them keep their fingerprints
+LATER_FIELDS = {"gradient": "truncated", "seed_id": ""}
 
 
 def fingerprint(exp, scale):
     """Short hash of everything that determines a trial's record except its seed."""
     fields = asdict(scaled(exp, scale))
-    text = json.dumps([{k: fields[k] for k in FINGERPRINT_FIELDS}, scale], sort_keys=True, default=str)
+    keep = {k: fields[k] for k in FINGERPRINT_FIELDS}
+    keep.update({k: fields[k] for k, default in LATER_FIELDS.items() if fields[k] != default})
+    text = json.dumps([keep, scale], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# the compiled learner of each gradient: (module, what records call it)
+LEARNERS = {"truncated": (engine, "lstm97.engine: truncated gradient, eqs. 19-28"),
+            "full": (fullgrad, "lstm97.fullgrad: full gradient, BPTT / exact online RTRL")}
+
+
+def versions():
+    """What a record was made with."""
+    import platform
+    import numba
+    return dict(python=platform.python_version(), numpy=np.__version__, numba=numba.__version__)
 
 
 # --------------------------------------------------------------------------- criteria
@@ -193,8 +210,9 @@ def _add_cell(net, full):
 
 
 def trial_seeds(exp, trial, seed):
-    """A trial's three independent random streams: initial weights, training data, tests."""
-    return np.random.SeedSequence([seed, trial, zlib.crc32(exp.id.encode())]).spawn(3)
+    """A trial's three independent random streams: initial weights, training data, tests.
+    Readings use their main run's (``seed_id``), so trial i of both starts alike."""
+    return np.random.SeedSequence([seed, trial, zlib.crc32((exp.seed_id or exp.id).encode())]).spawn(3)
 
 
 def initial_net(experiment, trial, seed=0):
@@ -214,6 +232,7 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False):
     task = exp.make_task(trial)
     net_ss, data_ss, test_ss = trial_seeds(exp, trial, seed)
     net = LSTM97(**exp.net, seed=net_ss)
+    learner, engine_name = LEARNERS[exp.gradient]
     rng, test_rng = np.random.default_rng(data_ss), np.random.default_rng(test_ss)
     chunk = _chunk_size(exp, task)
     stream = StreamCriterion(exp) if exp.criterion in ("window", "st3", "nseq") else None
@@ -226,7 +245,7 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False):
     while n < exp.budget and stopped == "budget":
         batch = task.sample(rng, min(chunk, exp.budget - n))
         snapshot = {k: w.copy() for k, w in net.weights.items()}
-        stats, bad = engine.train_batch(net, batch, exp.lr, exp.update)
+        stats, bad = learner.train_batch(net, batch, exp.lr, exp.update)
         if bad >= 0:
             stopped, reason = "diverged", f"NaN/inf in sequence {n + bad + 1}"
             n += bad + 1
@@ -236,7 +255,7 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False):
         if hits:                                  # replay up to each stage, exactly
             net.set_weights(snapshot)
             for i, stage in hits:
-                engine.train_batch(net, batch.take(np.arange(done, i + 1)), exp.lr, exp.update)
+                learner.train_batch(net, batch.take(np.arange(done, i + 1)), exp.lr, exp.update)
                 done = i + 1
                 count = n + done
                 if exp.criterion == "window":
@@ -247,7 +266,7 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False):
                     stopped, reason = "solved", f"{stage} after {count} sequences"
                     break
             if stopped == "budget" and done < len(batch):
-                engine.train_batch(net, batch.take(np.arange(done, len(batch))), exp.lr, exp.update)
+                learner.train_batch(net, batch.take(np.arange(done, len(batch))), exp.lr, exp.update)
                 done = len(batch)
         else:
             done = len(batch)
@@ -284,7 +303,8 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False):
         success=stopped == "solved", stopped=stopped, reason=reason,
         sequences=stages.get(final_stage(exp)) if stopped == "solved" else None,
         stages=stages, test=tests, sequences_trained=n, steps=steps, curve=curve,
-        cell_added_at=cell_added_at, wall_time=time.perf_counter() - t0)
+        cell_added_at=cell_added_at, wall_time=time.perf_counter() - t0,
+        engine=engine_name, versions=versions())
     if keep_weights:
         record["weights"] = {k: w.tolist() for k, w in net.weights.items()}
     return record

@@ -36,6 +36,11 @@ CASES = {  # name: (n_in, n_out, blocks, size, kwargs, lr, onehot, every_step)
                                  output_gate_bias=[-2, -4, -6]), 1.0, False, False),
     "adding (all)": (2, 1, 2, 2, dict(bias="all", input_gate_bias=[-3, -6]), 0.5, False, False),
     "6b (all)": (8, 8, 3, 2, dict(bias="all", input_gate_bias=[-2, -4, -6]), 0.5, True, False),
+    # the readings' nets (readings.py): legend ranges, reset 0.5, cells from inputs, input-gate bias
+    "2c readings": (24, 2, 2, 1, dict(bias="input", input_gate_bias=[-1, -2], init=0.2, g="legend",
+                                      h="legend", reset=0.5, cell_sources="inputs"), 0.5, True, False),
+    "reber legend reset": (7, 7, 2, 2, dict(bias="gates", init=0.2, output_gate_bias=[-1, -2], g="legend",
+                                            h="legend", reset=0.5), 0.5, True, True),
 }
 
 
