@@ -396,3 +396,70 @@ def drift_in_training(exp, trial, checkpoints=(0, 100, 300, 1000), n=5, seed=0):
                          "median |s_end|": _r(np.median(np.abs(final[:, cell]))),
                          "median h'(s_end)": float(f"{np.median(dh[:, cell]):.2g}")})
     return rows
+
+
+# --------------------------------------------------------------------------- Exp 1 failures
+OPEN_GATE = 0.1       # a block can take in error at a step if its output gate is above this ...
+OPEN_H = 0.05         # ... and the mean h'(s) of its cells is above this (issue 15's thresholds)
+
+
+def reber_penultimate(net, task):
+    """What a Reber net does where the long lag matters: the penultimate step of each test
+    string, whose input is the inner E and whose target is the second symbol (T or P).
+
+    Returns a dict: median |s| and h'(s) over cells and strings, the mean output gate of each
+    block there, the mean number of blocks that can still take in the T/P error (output gate
+    above OPEN_GATE and h'(s) above OPEN_H), whether the second symbol is linearly separable
+    in the cell states there (least-squares accuracy, and the between-class share of the
+    variance), and the share of strings whose T/P is predicted right.
+    """
+    strings = task.test_strings
+    batch = task.test_batch
+    finals, gates, dh, right = [], [], [], []
+    for i, string in enumerate(strings):
+        a, b = batch.starts[i], batch.starts[i + 1]
+        xs = batch.dense(i)[0]
+        ys, tr = net.forward(xs, trace=True)
+        t = b - a - 2                                 # input: the inner E; target: the 2nd symbol
+        assert string[t] == "E" and string[t + 1] == string[1]
+        finals.append(tr["s"][t])
+        gates.append(tr["y_out"][t])
+        dh.append(squash_h(tr["s"][t], net.h)[1])
+        tp = ys[t][[1, 2]]                            # outputs T, P
+        right.append((tp[0] > tp[1]) == (string[1] == "T"))
+    finals, gates, dh = np.array(finals), np.array(gates), np.array(dh)
+    label = np.array([s[1] == "T" for s in strings])
+    dh_block = np.stack([dh[:, _block_cells(net, j)[0]].mean(1) for j in range(net.B)], 1)
+    can = ((gates > OPEN_GATE) & (dh_block > OPEN_H)).sum(1)
+    X = np.column_stack([finals, np.ones(len(finals))])
+    coef = np.linalg.lstsq(X, np.where(label, 1.0, -1.0), rcond=None)[0]
+    return dict(abs_s=_r(np.median(np.abs(finals))), h_prime=_r(np.median(dh)),
+                out_gates=[_r(g) for g in gates.mean(0)], blocks_open=_r(can.mean()),
+                separable=_r(np.mean((X @ coef > 0) == label)),
+                between=_r(_between_fraction(finals, label, (False, True))[0]),
+                tp_right=_r(np.mean(right)))
+
+
+def reber_final_rows(exp, records):
+    """reber_penultimate of every recorded trial's trained net (records keep Exp 1 weights)."""
+    rows = []
+    for r in records:
+        if "weights" in r:
+            row = reber_penultimate(trained_net(exp, r), exp.make_task(r["trial"]))
+            rows.append(dict(experiment=exp.id, trial=r["trial"], success=r["success"], **row))
+    return rows
+
+
+def reber_over_training(exp, trial, checkpoints, seed=0):
+    """reber_penultimate at the first chunk boundary at or after each checkpoint (in training
+    strings), retraining trial ``trial`` from its seed (the same run as its record)."""
+    from .runner import run_trial
+    task, todo, rows = exp.make_task(trial), sorted(checkpoints), []
+
+    def look(n, net):
+        while todo and n >= todo[0]:
+            todo.pop(0)
+            rows.append(dict(experiment=exp.id, trial=trial, strings=n, **reber_penultimate(net, task)))
+
+    run_trial(exp, trial, seed, on_chunk=look)
+    return rows

@@ -29,8 +29,9 @@ def sample_sequences(ax, batch, k=3, labels=None):
     ax.legend(fontsize=7, loc="upper right")
 
 
-def sequences_until_success(ax, pairs):
-    """Per-trial sequences until success (dots), failures at their budget (x), paper mean (bar)."""
+def sequences_until_success(ax, pairs, labels=None):
+    """Per-trial sequences until success (dots), failures at their budget (x), paper mean (bar).
+    ``labels``: one tick label per pair (default: the paper row)."""
     for x, (exp, records, row_id, stage) in enumerate(pairs):
         ok = [r["stages"][stage] for r in records if stage in r["stages"]]
         bad = [r["sequences_trained"] for r in records if stage not in r["stages"]]
@@ -44,7 +45,7 @@ def sequences_until_success(ax, pairs):
         mean = paper.RESULTS[row_id].get("mean_sequences")
         if mean:
             ax.hlines(mean, x - 0.3, x + 0.3, color="k", lw=2, ls="--", label="paper mean" if x == 0 else None)
-    ax.set_xticks(range(len(pairs)), [p[2] for p in pairs], rotation=30, ha="right")
+    ax.set_xticks(range(len(pairs)), labels or [p[2] for p in pairs], rotation=30, ha="right", fontsize=7)
     ax.set_yscale("log")
     ax.set_ylabel("training sequences until success")
     ax.legend(fontsize=7)

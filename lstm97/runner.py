@@ -222,10 +222,12 @@ def initial_net(experiment, trial, seed=0):
     return LSTM97(**exp.net, seed=trial_seeds(exp, trial, seed)[0])
 
 
-def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False):
+def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False, on_chunk=None):
     """Train one net of ``experiment`` (an id or Experiment) for trial number ``trial``.
 
     The same (experiment, trial, seed, scale) always gives the same record (wall time aside).
+    ``on_chunk(n, net)``, if given, is called after each chunk of training with the number of
+    sequences so far (for looking at a net during training; it must not change the net).
     """
     exp = scaled(get(experiment) if isinstance(experiment, str) else experiment, scale)
     t0 = time.perf_counter()
@@ -273,6 +275,8 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False):
         steps += int(batch.starts[done])
         n += done
         curve.append([n, float(stats[:, SSE].mean()), float(np.mean(stats[:, ABS_END] < exp.abs))])
+        if on_chunk is not None:
+            on_chunk(n, net)
         if stopped != "budget":
             break
         if full is not None and cell_added_at is None:

@@ -118,18 +118,79 @@ def result_rows(pairs):
     return rows
 
 
+def targets_met(o, p):
+    """(paper's success %, success within 10 points?, mean within a factor of 2?): the project's
+    targets. Where the paper states no success rate its table reports every trial: read as 100%."""
+    paper_pct = p["success_pct"] if p["success_pct"] is not None else 100.0
+    ok_pct = o["success_pct"] is not None and abs(o["success_pct"] - paper_pct) <= 10
+    ok_mean = o["ratio"] is not None and 0.5 <= o["ratio"] <= 2.0
+    return paper_pct, ok_pct, ok_mean
+
+
+def distance(o, p):
+    """How far a row is from the paper's (the readings study's yardstick, fixed before its runs):
+    |success % - paper's| / 10 + |log2(mean ratio)|; a row with no success counts as 8x off."""
+    paper_pct, _, _ = targets_met(o, p)
+    off = abs(np.log2(o["ratio"])) if o["ratio"] else 3.0
+    return abs((o["success_pct"] or 0.0) - paper_pct) / 10 + off
+
+
 def verdict_rows(pairs):
     """The project's targets per paper row: success within 10 points, mean within a factor of 2."""
     rows = []
     for exp, o, p in paired(pairs):
-        # where the paper states no success rate, its table reports every trial: read as 100%
-        paper_pct = p["success_pct"] if p["success_pct"] is not None else 100.0
-        ok_pct = o["success_pct"] is not None and abs(o["success_pct"] - paper_pct) <= 10
-        ok_mean = o["ratio"] is not None and 0.5 <= o["ratio"] <= 2.0
+        paper_pct, ok_pct, ok_mean = targets_met(o, p)
         rows.append(dict(experiment=exp.id, row=o["row"], trials=o["trials"],
                          success_pct=o["success_pct"], paper_pct=paper_pct,
                          within_10_points=ok_pct, ratio=o["ratio"], within_2x=ok_mean))
     return rows
+
+
+def reading_rows(groups, planned=None):
+    """The readings study, one line per (paper row, reading): ``groups`` maps a main run's id to
+    its [(experiment, records), ...], the main run first. ``planned`` maps ids to the planned
+    trial count. Each line says whether it meets the project's targets and how far it is off."""
+    rows = []
+    for base, pairs in groups.items():
+        for exp, o, p in paired([(e, r) for e, r in pairs if r]):
+            paper_pct, ok_pct, ok_mean = targets_met(o, p)
+            rows.append(dict(row=o["row"], reading=exp.variant or "main", trials=o["trials"],
+                             of=(planned or {}).get(exp.id, exp.trials), success_pct=o["success_pct"],
+                             paper_pct=paper_pct, mean=o["mean"], paper_mean=p["mean"],
+                             ratio=o["ratio"], meets_both=ok_pct and ok_mean,
+                             distance=round(distance(o, p), 2)))
+    return rows
+
+
+def reading_verdicts(rows, readings):
+    """A verdict in words for each paper row from reading_rows: reproduced by the main run, or
+    under which reading (and what that reading contradicts in the paper), or by none; with the
+    best-matching reading (smallest ``distance``). ``readings``: name -> Reading."""
+    out = []
+    for row in dict.fromkeys(r["row"] for r in rows):
+        mine = [r for r in rows if r["row"] == row]
+        main = [r for r in mine if r["reading"] == "main"]
+        others = [r for r in mine if r["reading"] != "main"]
+        best = min(others, key=lambda r: r["distance"]) if others else None
+        fmt = lambda r: (f"{r['reading']}: {r['success_pct']:.0f}% of {r['trials']}"
+                         + (f" (of {r['of']} planned)" if r["trials"] < r["of"] else "")
+                         + (f", mean {r['mean']:,.0f}" if r["mean"] is not None else ""))
+        good = [r for r in others if r["meets_both"]]
+        if main and main[0]["meets_both"]:
+            text = "reproduced by the main run"
+        elif good:
+            what = "; ".join(
+                fmt(r) + "".join(f" [contradicts {readings[n].contradicts}]" for n in r["reading"].split("+")
+                                 if n in readings and readings[n].contradicts) for r in good)
+            text = f"reproduced only under a reading: {what}"
+        else:
+            text = "not reproduced under any reading tried"
+        paper = mine[0]
+        out.append(dict(row=row, paper=f"{paper['paper_pct']:.0f}%" + (
+            f", mean {paper['paper_mean']:,.0f}" if paper["paper_mean"] else ""),
+            main=fmt(main[0]) if main else "-", verdict=text,
+            best_reading=fmt(best) if best else "-"))
+    return out
 
 
 def markdown_rows(pairs):
