@@ -21,9 +21,9 @@ import tracemalloc
 import numba
 import numpy as np
 
-from . import engine
+from . import engine, fullgrad
 from .network import LSTM97, train
-from .tasks import Adding, TemporalOrder, VeryLongLag
+from .tasks import Adding, EmbeddedReber, TemporalOrder, VeryLongLag
 
 # name, task, LSTM97(...) arguments, learning rate (SPEC §3 table)
 NETS = [
@@ -110,6 +110,28 @@ def torch_rate(net, batch, lr, budget):
     return rate(step, data, budget)
 
 
+def full_gradient_rows(budget, n_seq):
+    """The reading 'full' (fullgrad.py) beside the truncated engine: steps/s with learning on the
+    Reber 3x2 net (targets at every step, per-sequence and per-step updates) and the three nets."""
+    reber = ("Reber 3x2", EmbeddedReber.from_pair(0),
+             ((7, 7, 3, 2), dict(bias="gates", init=0.2, output_gate_bias=[-1, -2, -3])), 0.5)
+    rows = []
+    for name, task, (shape, kw), lr in [reber] + NETS:
+        batch = task.sample(np.random.default_rng(0), n_seq)
+        parts = [batch.take(range(a, min(a + 50, len(batch)))) for a in range(0, len(batch), 50)]
+        chunks = [(b, int(b.starts[-1])) for b in parts]
+        row = {"net": name}
+        for key, learner, update in (("truncated", engine, "sequence"), ("full", fullgrad, "sequence"),
+                                     ("truncated_step", engine, "step"), ("full_step", fullgrad, "step")):
+            if update == "step" and name != "Reber 3x2":
+                continue                        # only Exp 1 has targets before the sequence end
+            net = LSTM97(*shape, **kw, seed=0)
+            learner.train_batch(net, batch.take([0]), lr, update)       # compile or load the cache
+            row[key] = rate(lambda b: learner.train_batch(net, b, lr, update), chunks, budget)
+        rows.append(row)
+    return rows
+
+
 def have_torch():
     try:
         import torch  # noqa: F401
@@ -182,6 +204,17 @@ def report(rows, mem, torch_ok):
               (f"   torch {r['torch']:>11,d} B" if torch_ok else ""))
 
 
+def report_full(rows):
+    print("\nthe full gradient (reading 'full', lstm97/fullgrad.py) beside the truncated engine:")
+    print("time steps per second with learning; per-step updates only where targets come before the end")
+    head = f"{'net':12s} {'truncated':>10s} {'full':>10s} {'cost':>6s} {'trunc step':>10s} {'full step':>10s} {'cost':>6s}"
+    print(head + "\n" + "-" * len(head))
+    for r in rows:
+        step = (f"{r['truncated_step']:10.3g} {r['full_step']:10.3g} {r['truncated_step'] / r['full_step']:5.1f}x"
+                if "full_step" in r else f"{'-':>10s} {'-':>10s} {'-':>6s}")
+        print(f"{r['net']:12s} {r['truncated']:10.3g} {r['full']:10.3g} {r['truncated'] / r['full']:5.1f}x {step}")
+
+
 def main(argv=None):
     """Run the benchmark and print it; returns (rows, memory rows). argv: e.g. ["--quick"]."""
     p = argparse.ArgumentParser(prog="python -m lstm97.bench", description="training speed of the engine")
@@ -211,10 +244,12 @@ def main(argv=None):
                          "engine": engine_rate(make(), batch, lr, 0.1 if quick else 1.5),
                          "torch": torch_rate(make(), batch, lr, budget) if torch_ok else None})
         mem = memory(torch_ok)
+        full = full_gradient_rows(0.05 if quick else 1.0, n_seq)
     finally:
         if cpus:
             os.sched_setaffinity(0, cpus)
     report(rows, mem, torch_ok)
+    report_full(full)
     return rows, mem
 
 
