@@ -1,4 +1,4 @@
-"""python -m lstm97 run: where records go, what it says, and every bad input (issue 14).
+"""python -m lstm97 run: where records go, what it says, and every bad input.
 
 Nothing here may change the committed records in data/results: every test is checked
 against ``git status`` of data/ before and after.
