@@ -65,3 +65,9 @@ def test_makefile_builds_the_venv_from_the_lock_and_can_use_another_python():
 
 def test_ci_runs_make_test():
     assert (ROOT / ".ci" / "run").read_text().strip().endswith("make test")
+
+
+def test_mit_license_file_and_metadata():
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License") and "Copyright (c) 2026 the lstm97 authors" in text
+    assert PROJECT["license"] == "MIT" and PROJECT["license-files"] == ["LICENSE"]
