@@ -199,12 +199,13 @@ def run(ap, args):
         if trials > exp.trials:
             ap.error(f"argument --trials: {exp.id} has {exp.trials} trials; the committed records "
                      f"in {COMMITTED} take no more (use another --results folder for extra trials)")
-    if args.scheduler:
+    scheduler = args.scheduler or os.environ.get("LSTM97_SCHEDULER") or None
+    if scheduler:
         from .runner import connect
         try:
-            connect(args.scheduler).close()              # fail before anything is written
+            connect(scheduler).close()                   # fail before anything is written
         except ValueError as e:
-            ap.error(f"argument --scheduler: {e}")
+            ap.error(f"{'argument --scheduler' if args.scheduler else 'LSTM97_SCHEDULER'}: {e}")
     if args.experiment != exp.id:
         say(f"{args.experiment} is a paper row of experiment {exp.id}; running {exp.id}")
     out = folder / exp.id
@@ -224,7 +225,7 @@ def run(ap, args):
         signal.signal(signal.SIGINT, _on_interrupt)
     try:
         records = run_trials(exp, trials, scale=args.scale, results=folder, seed=args.seed,
-                             scheduler=args.scheduler, workers=args.workers, progress=not args.json)
+                             scheduler=scheduler, workers=args.workers, progress=not args.json)
     except KeyboardInterrupt:
         done = len(_recorded(folder, exp.id, trials))
         say(f"interrupted: {done} of {trials} trials recorded in {out}; "

@@ -160,3 +160,10 @@ def test_ctrl_c_on_a_process_pool_stops_at_once_without_traceback(tmp_path):
     assert "Traceback" not in err and 1 <= done < 40
     assert err.splitlines()[-1] == (f"interrupted: {done} of 40 trials recorded in {tmp_path / '4-3'}; "
                                     "run the same command again to resume")
+
+
+def test_unreachable_scheduler_from_the_environment_is_named(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LSTM97_SCHEDULER", "tcp://127.0.0.1:9")
+    code, out, err = run(capsys, "6a", "--results", str(tmp_path / "res"))
+    assert code == 2 and "LSTM97_SCHEDULER: cannot reach" in err
+    assert not (tmp_path / "res").exists()
