@@ -1,27 +1,107 @@
-"""Command line: python -m lstm97 list | run EXPERIMENT [--trials N] [--scale smoke|paper] [--json]
-| readme [--check]."""
+"""Command line of lstm97.
+
+  python -m lstm97 list
+  python -m lstm97 run EXPERIMENT [--trials N] [--scale smoke|paper] [--results DIR] [--json]
+  python -m lstm97 readme [--check]
+
+`run` writes one record per trial into DIR/EXPERIMENT/ (default DIR: results/<scale> under the
+current directory) and reuses the records already there. The committed records in data/results
+are written only when `--results data/results` is given explicitly, at paper scale, and never
+beyond an experiment's configured trial count. Paper citations such as "docs/paper.md §4.4"
+refer to the project's description of the paper in docs/paper.md.
+"""
 import argparse
 import json
+import os
+import signal
 import sys
+from pathlib import Path
 
 from . import experiments, paper
-from .runner import SCALES, RecordError, run_trials
+from .runner import SCALES, RecordError, record_path, run_trials
 from .summary import summarise
+
+# The committed trial records of this checkout (behind the notebooks and the README).
+COMMITTED = Path(__file__).resolve().parents[1] / "data" / "results"
+
+# Paper row ids that are not experiment ids, e.g. "5-13" -> "5" (lstm97.paper.RESULTS rows
+# are measured by the experiments whose Experiment.rows name them).
+ALIASES = {row: e.id for e in experiments.EXPERIMENTS.values() if not e.variant
+           for row in e.rows if row not in experiments.EXPERIMENTS}
+
+# The columns of the run table, with readable headers; only those that apply are shown.
+BASE_COLUMNS = {"trials": "trials", "success_pct": "success %", "mean": "mean seq",
+                "median": "median seq", "min": "min seq", "max": "max seq", "ratio": "ratio"}
+EXTRA_COLUMNS = {"st1": "ST1 at", "wrong": "wrong", "test_size": "test size",
+                 "fraction_misclassified": "misclassified", "av_difference": "av. difference",
+                 "mse": "MSE", "diverged": "diverged"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors as one line naming the problem and a pointer to --help (exit 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n(see {self.prog} --help)\n")
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _experiment(text):
+    """An experiment id, or a paper row id measured by one experiment (5-13 -> 5)."""
+    if text in experiments.EXPERIMENTS or text in ALIASES:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"unknown experiment {text!r}; see python -m lstm97 list for the ids "
+        f"(paper rows {', '.join(ALIASES)} are also accepted)")
 
 
 def _parser():
-    ap = argparse.ArgumentParser(prog="python -m lstm97", description=__doc__)
-    sub = ap.add_subparsers(dest="command", required=True)
+    ap = _Parser(prog="python -m lstm97", description=__doc__,
+                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("list", help="every configuration with its paper row")
-    run = sub.add_parser("run", help="run the trials of one experiment, beside the paper's row")
-    run.add_argument("experiment")
-    run.add_argument("--trials", type=int, default=None, help="default: the paper's trial count")
-    run.add_argument("--scale", default="smoke", choices=SCALES)
+    run = sub.add_parser(
+        "run", help="run the trials of one experiment, beside the paper's row",
+        description="Train the trials of one experiment that have no record yet in "
+                    "RESULTS/EXPERIMENT/, then print them beside the paper's row. Says whether "
+                    "it trained, resumed, or only read existing records.")
+    run.add_argument("experiment", type=_experiment,
+                     help="an id of python -m lstm97 list, or a paper row such as 5-13")
+    run.add_argument("--trials", type=_positive, default=None, metavar="N",
+                     help="trials 0..N-1 (default: the paper's trial count at paper scale, "
+                          "at most 2 at smoke scale)")
+    run.add_argument("--scale", default="smoke", choices=SCALES,
+                     help="paper: the paper's budgets; smoke: tiny budgets, seconds per trial "
+                          "(default: smoke)")
+    run.add_argument("--results", default=None, metavar="DIR",
+                     help="folder of the trial records (default: results/<scale> under the "
+                          "current directory). The committed records are written only with "
+                          "--results data/results given explicitly, at paper scale and up to "
+                          "the experiment's trial count")
     run.add_argument("--scheduler", default=None, help="Dask scheduler address (or LSTM97_SCHEDULER)")
-    run.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
-    run.add_argument("--results", default=None, help="default: data/results (paper), results/smoke (smoke)")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--workers", type=_positive, default=None, metavar="N",
+                     help="local processes (default: all cores)")
+    run.add_argument("--seed", type=_seed, default=0, help="base seed, an integer >= 0 (default: 0)")
     run.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.run_parser = run
     readme = sub.add_parser("readme", help="rewrite the README's generated results from the records")
     readme.add_argument("--results", default="data/results")
     readme.add_argument("--file", default="README.md")
@@ -32,9 +112,10 @@ def _parser():
 
 def readme(results, path, check):
     """Replace the README's generated results block (summary.readme_block) with one from the records."""
-    from pathlib import Path
     from .runner import load_records
     from .summary import README_BEGIN, README_END, readme_block
+    if not Path(results).is_dir():
+        raise ValueError(f"no results folder {results}")
     text = Path(path).read_text()
     if text.count(README_BEGIN) != 1 or text.count(README_END) != 1:
         raise ValueError(f"{path} needs exactly one {README_BEGIN!r} ... {README_END!r} block")
@@ -61,9 +142,119 @@ def _fmt(v):
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
+def format_run_table(table):
+    """Ours beside the paper's row(s), with only the columns that apply to the experiment: the
+    base columns, and each further one for which ours or the paper has a value."""
+    rows = [r for o, p in zip(table["ours"], table["paper"])
+            for r in ((f"ours {o['row']}", o), (f"paper {p['row']}", p))]
+    extra = [k for k in EXTRA_COLUMNS
+             if any(row.get(k) if k == "diverged" else row.get(k) is not None for _, row in rows)]
+    labels = {**BASE_COLUMNS, **EXTRA_COLUMNS}
+    keys = list(BASE_COLUMNS) + extra
+    body = [[name] + [_fmt(row.get(k)) for k in keys] for name, row in rows]
+    head = [""] + [labels[k] for k in keys]
+    widths = [max(len(r[i]) for r in body + [head]) for i in range(len(head))]
+    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                                   for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    return "\n".join([line(head), line(["-" * w for w in widths])] + [line(r) for r in body])
+
+
+def _committed(folder):
+    """'exact' if folder is the committed data/results, 'inside' if it lies within it, else ''."""
+    committed = COMMITTED.resolve()
+    if folder == committed:
+        return "exact"
+    return "inside" if committed in folder.parents else ""
+
+
+def _recorded(folder, exp_id, trials):
+    return [t for t in range(trials) if record_path(folder, exp_id, t).exists()]
+
+
+def _on_interrupt(signum, frame):
+    """Ctrl-C: stop the local worker processes at once (their unfinished trials are lost anyway),
+    then interrupt the run. Without this the process pool would first run its queued trials."""
+    import multiprocessing
+    for child in multiprocessing.active_children():
+        child.terminate()
+    raise KeyboardInterrupt
+
+
+def run(ap, args):
+    exp = experiments.get(ALIASES.get(args.experiment, args.experiment))
+    say = lambda msg: print(msg, file=sys.stderr)
+    trials = args.trials or (exp.trials if args.scale == "paper" else min(exp.trials, 2))
+    given = args.results or os.path.join("results", args.scale)
+    folder = Path(given).resolve()
+    if folder.exists() and not folder.is_dir():
+        ap.error(f"argument --results: {given} exists and is not a folder")
+    where = _committed(folder)
+    if where == "inside":
+        ap.error(f"argument --results: {given} lies inside the committed records {COMMITTED}; "
+                 f"name another folder (or exactly {COMMITTED} to add to them)")
+    if where == "exact":
+        if args.scale != "paper":
+            ap.error(f"argument --scale: the committed records in {COMMITTED} are paper scale; "
+                     f"write {args.scale}-scale trials to another --results folder")
+        if trials > exp.trials:
+            ap.error(f"argument --trials: {exp.id} has {exp.trials} trials; the committed records "
+                     f"in {COMMITTED} take no more (use another --results folder for extra trials)")
+    scheduler = args.scheduler or os.environ.get("LSTM97_SCHEDULER") or None
+    if scheduler:
+        from .runner import connect
+        try:
+            connect(scheduler).close()                   # fail before anything is written
+        except ValueError as e:
+            ap.error(f"{'argument --scheduler' if args.scheduler else 'LSTM97_SCHEDULER'}: {e}")
+    if args.experiment != exp.id:
+        say(f"{args.experiment} is a paper row of experiment {exp.id}; running {exp.id}")
+    out = folder / exp.id
+    before = _recorded(folder, exp.id, trials)
+    if where:
+        say(f"writing into the committed records {COMMITTED} (named with --results)")
+    if not before:
+        say(f"training {trials} trial{'s' * (trials != 1)} of {exp.id} at {args.scale} scale into {out}")
+    elif len(before) < trials:
+        say(f"resuming: {len(before)} of {trials} trials already recorded in {out}; "
+            f"training the other {trials - len(before)}")
+    else:
+        say(f"nothing to train: {'all ' * (trials > 1)}{trials} trial{'s' * (trials != 1)} "
+            f"already recorded in {out}")
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.default_int_handler:           # not when Ctrl-C is ignored
+        signal.signal(signal.SIGINT, _on_interrupt)
+    try:
+        records = run_trials(exp, trials, scale=args.scale, results=folder, seed=args.seed,
+                             scheduler=scheduler, workers=args.workers, progress=not args.json)
+    except KeyboardInterrupt:
+        done = len(_recorded(folder, exp.id, trials))
+        say(f"interrupted: {done} of {trials} trials recorded in {out}; "
+            f"run the same command again to resume")
+        return 130
+    finally:
+        if previous is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous)
+    trained = trials - len(before)
+    table = summarise(exp, records)
+    if args.json:
+        table.update(scale=args.scale, results=str(folder), trials=trials, trained=trained,
+                     read_from_records=len(before))
+        print(json.dumps(table, default=str))
+        return 0
+    more = len(list(out.glob("trial_*.json"))) - trials
+    print(f"\n{exp.id}: {trials} trial{'s' * (trials != 1)} at {args.scale} scale in {out}: "
+          f"{trained} trained now, {len(before)} read from records"
+          + (f" ({more} further records there not shown)" if more > 0 else ""))
+    print(format_run_table(table))
+    return 0
+
+
 def main(argv=None):
     ap = _parser()
-    args = ap.parse_args(argv)
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as e:                               # --help, or a bad argument (2)
+        return e.code
     if args.command == "list":
         print(f"{'id':<12} {'paper row':<26} {'criterion':<8} {'trials':>6} {'weights':>7} {'lr':>5}  budget")
         for e in experiments.EXPERIMENTS.values():
@@ -77,32 +268,12 @@ def main(argv=None):
             print(f"error: {e}", file=sys.stderr)
             return 2
     try:
-        exp = experiments.get(args.experiment)
-        if args.trials is not None and args.trials < 1:
-            raise ValueError(f"--trials must be a positive integer, got {args.trials}")
-        if args.workers is not None and args.workers < 1:
-            raise ValueError(f"--workers must be a positive integer, got {args.workers}")
-        scheduler = args.scheduler
-        if scheduler:
-            from .runner import connect
-            connect(scheduler).close()              # fail before anything is written
-        results = args.results or ("data/results" if args.scale == "paper" else "results/smoke")
-        records = run_trials(exp, args.trials, scale=args.scale, results=results, seed=args.seed,
-                             scheduler=scheduler, workers=args.workers, progress=not args.json)
+        return run(ap.run_parser, args)
+    except SystemExit as e:                               # ap.error: a bad option value (2)
+        return e.code
     except (ValueError, RecordError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    table = summarise(exp, records)
-    if args.json:
-        print(json.dumps(table, default=str))
-        return 0
-    print(f"\n{exp.id}: {len(records)} trials at {args.scale} scale  ({results})")
-    keys = [k for k in table["ours"][0] if k != "row"]
-    print(f"{'':<18}" + "".join(f"{k:>16}" for k in keys))
-    for ours, theirs in zip(table["ours"], table["paper"]):
-        print(f"{'ours ' + ours['row']:<18}" + "".join(f"{_fmt(ours[k]):>16}" for k in keys))
-        print(f"{'paper ' + theirs['row']:<18}" + "".join(f"{_fmt(theirs.get(k)):>16}" for k in keys))
-    return 0
 
 
 if __name__ == "__main__":

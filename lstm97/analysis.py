@@ -1,6 +1,6 @@
 """Looking inside trained nets: 6a solution types, Reber failures, adding errors, 2c state drift.
 
-How the Experiment-6a nets store the temporal order (SPEC §4.6):
+How the Experiment-6a nets store the temporal order (docs/paper.md §4.6):
 
 The paper (Section 5.6) describes, in words only, how its trained 6a nets work:
 
@@ -63,7 +63,7 @@ def _final_states(net, batch):
 
 
 def _gate_columns(net):
-    """The y_in, y_out columns of the source layout (SPEC §2.6)."""
+    """The y_in, y_out columns of the source layout (docs/paper.md §2.6)."""
     return net.n_in + net.C + np.arange(2 * net.B)
 
 
@@ -73,7 +73,7 @@ def _gate_push(net):
 
 
 def classify_temporal_order(exp, record, n=200, seed=0):
-    """Which blocks of a trained 6a net store the class, and how (SPEC §4.6, paper Section 5.6).
+    """Which blocks of a trained 6a net store the class, and how (docs/paper.md §4.6, paper Section 5.6).
 
     ``record`` needs "weights" (runner.run_trial(..., keep_weights=True)); "trial" is copied.
     The net runs on ``n`` fresh test sequences (``TemporalOrder(2)``, rng seed ``seed``), and
@@ -247,7 +247,7 @@ def end_errors(exp, record, n=20_000, seed=0):
 
 def reber_failures(exp, record, top=3):
     """Where a trained Exp 1 net still fails: the most frequent (recent input, legal next symbols)
-    among the wrongly predicted steps of its training and test sets (SPEC §4.1)."""
+    among the wrongly predicted steps of its training and test sets (docs/paper.md §4.1)."""
     from . import engine
     from .plots import trained_net
     from .tasks import reber
@@ -302,7 +302,7 @@ def initial_drift(exp, trial, record=None, n=10, seed=0):
     Table-10 initialisation, :func:`lstm97.runner.initial_net`) on n fresh sequences.
 
     In 2c (no biases at all) the gate activations y_in, y_out (about 0.5 at initialisation)
-    reach every cell through its trainable recurrent weights (SPEC §1.4), so the net input of
+    reach every cell through its trainable recurrent weights (docs/paper.md §1.4), so the net input of
     a cell (eq. 6) carries a constant term, the ``gate push`` 0.5 * sum of the cell's
     weights from the gates: in effect a bias. The state (eq. 7) then grows by about
     y_in * g(push) at every step (plus the distractors' and the cell's own feedback), in a

@@ -1,4 +1,4 @@
-"""Training speed of the compiled engine (issue "Compiled training engine"): ``python -m lstm97.bench``.
+"""Training speed of the compiled engine: ``python -m lstm97.bench`` (``make bench``).
 
 Prints LSTM time steps per second, with learning (online, one weight update per
 sequence), for three nets of the paper, trained by
@@ -9,7 +9,8 @@ sequence), for three nets of the paper, trained by
           one optimizer step per sequence, one thread, float32 (if torch is installed);
 then the memory training needs at T=100 versus T=10,000.
 Everything runs on one pinned core. ``--quick`` is a smoke run (timings meaningless).
-The issue's targets are printed next to the results; they are measured, never asserted.
+The speed targets set for the engine before it was written (README, Performance) are printed
+next to the results; they are measured, never asserted.
 """
 import argparse
 import os
@@ -25,7 +26,7 @@ from . import engine, fullgrad
 from .network import LSTM97, train
 from .tasks import Adding, EmbeddedReber, TemporalOrder, VeryLongLag
 
-# name, task, LSTM97(...) arguments, learning rate (SPEC §3 table)
+# name, task, LSTM97(...) arguments, learning rate (docs/paper.md §3 table)
 NETS = [
     ("adding", Adding(100), ((2, 1, 2, 2), dict(bias="all", input_gate_bias=[-3, -6])), 0.5),
     ("6b", TemporalOrder(3), ((8, 8, 3, 2), dict(bias="all", input_gate_bias=[-2, -4, -6])), 0.1),
@@ -189,7 +190,7 @@ def report(rows, mem, torch_ok):
     print("numpy, engine, torch: time steps per second" + ("" if torch_ok else f"; torch: {TORCH_MISSING}"))
     add, c2 = rows[0], rows[2]
     print(f"\n2c/adding engine step rate: {c2['engine'] / add['engine']:.2f}")
-    print("targets of the issue (measured here, never asserted), adding net:")
+    print("speed targets set for the engine (measured here, never asserted), adding net:")
     print(f"  >= 3e6 steps/s on one core: {add['engine']:.3g}")
     print(f"  >= 200x the NumPy reference: {add['engine'] / add['numpy']:.0f}x")
     print("  >= 30x PyTorch: " + (f"{add['engine'] / add['torch']:.1f}x" if torch_ok else "n/a"))

@@ -1,6 +1,7 @@
 """The numbers reported in Hochreiter & Schmidhuber (1997), "Long Short-Term Memory", as plain data.
 
-Everything here is copied from the project specification (SPEC.md), which copies the paper's tables exactly:
+Everything here is copied from docs/paper.md (the project's description of the paper), which
+copies the paper's tables exactly:
 
 - ``TABLE10``      Table 10, conditions (Part I): one row per experimental condition.
 - ``TABLE11``      Table 11, conditions (Part II): one row per task.
@@ -29,7 +30,7 @@ are kept only where the paper prints a string ("some fraction", "> 5,000,000").
 #
 # h / g are the labels printed in the table. The table's legend ("h1" in [-2,2], "g2" in
 # [-1,1]) contradicts the text and Appendix (h in [-1,1], g in [-2,2]); the text is
-# authoritative (SPEC §1.2, §6.1). "id" = identity, "g1" = logistic in [0,1].
+# authoritative (docs/paper.md §1.2, §6.1). "id" = identity, "g1" = logistic in [0,1].
 #
 # For 2c the p column is the lag q of Table 3 (the number of distractors of Table 3 is in - 4).
 _COLUMNS = ("p", "lag", "blocks", "block_size", "n_in", "n_out", "weights", "connectivity",
@@ -75,7 +76,7 @@ TABLE10 = {r[0]: dict(zip(_COLUMNS, r[1:])) for r in _ROWS}
 # tuple of floats (printed "[-0.2,0.2]" / "[-0.1,0.1]"). test_set_size: None for 2a, which the
 # paper prints as "no test set". "ST3(b)": average training error below b and the 2000 most
 # recent sequences processed correctly; "ABS(b)": absolute error of all outputs at the sequence
-# end below b. "see text" is printed as such (the criteria are in SPEC §4.1, §4.3, §4.5).
+# end below b. "see text" is printed as such (the criteria are in docs/paper.md §4.1, §4.3, §4.5).
 TABLE11 = {
     "1":  dict(select="t1", init=(-0.2, 0.2), test_set_size=256,
                stopping="training & test correctly predicted", success="see text"),

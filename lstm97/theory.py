@@ -2,8 +2,8 @@
 
 A conventional unit j with a self-connection w and logistic f, y(t) = f(w y(t-1) + x(t)),
 scales an error sent back q steps by  prod_{m=1..q} f'(net(t-m)) w  (eq. 1/2 for a single
-unit, SPEC §5.1). With f' <= 0.25 this vanishes whenever |w| < 4.0. The CEC (f = identity,
-w = 1.0, SPEC §5.2) scales it by exactly 1.
+unit, docs/paper.md §5.1). With f' <= 0.25 this vanishes whenever |w| < 4.0. The CEC (f = identity,
+w = 1.0, docs/paper.md §5.2) scales it by exactly 1.
 
 For the memory cell (Section 4, Appendix A.2): ``cec_error_flow`` measures that factor on a
 real LSTM97 through its truncated gradient; ``hand_wired_memory`` and ``memory_sequence``
@@ -59,7 +59,7 @@ def cec_error_flow(net, T):
 
         Δw_{c,0} / (e_s(T) · g'(net_c(1)) · y^in(1)),   e_s(T) from eq. 23,
 
-    which Appendix A.2 (eqs. 30, 35; SPEC §5.4) says is exactly 1 for any T. NaN where e_s(T)
+    which Appendix A.2 (eqs. 30, 35; docs/paper.md §5.4) says is exactly 1 for any T. NaN where e_s(T)
     is 0 (a cell that sends no error back). Needs a net with at least one input.
     """
     T = int(T)

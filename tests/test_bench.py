@@ -1,4 +1,4 @@
-"""The benchmark runs (issue: compiled training engine). Speeds are only printed, never asserted."""
+"""The benchmark runs (lstm97.bench, make bench). Speeds are only printed, never asserted."""
 from lstm97 import bench
 
 

@@ -1,4 +1,4 @@
-"""The compiled engine computes what the NumPy reference computes (issue: engine)."""
+"""The compiled engine computes what the NumPy reference computes (lstm97.engine against lstm97.network)."""
 import copy
 
 import numpy as np

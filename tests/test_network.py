@@ -1,4 +1,4 @@
-"""The NumPy core against independent computations (issue: foundation, §3)."""
+"""The NumPy core (docs/paper.md §1-3) against independent computations."""
 import itertools
 
 import numpy as np
@@ -15,7 +15,7 @@ def sig(x):
 
 # ---------------------------------------------------------------------------
 # An independent reverse-mode computation of the truncated gradient.
-# Written from SPEC §1.3-1.4 and §2.1 without the core's code: a plain forward pass
+# Written from docs/paper.md §1.3-1.4 and §2.1 without the core's code: a plain forward pass
 # that stores everything, then backpropagation through time in which the net inputs
 # of gates and cells do not depend on z(t-1) (the recurrent sources are cut), while
 # the CEC path s(t) -> s(t-1) is kept with weight 1.
@@ -120,7 +120,7 @@ def test_truncated_gradient_equals_finite_differences_where_truncation_is_exact(
 
 
 def test_truncation_is_real_for_recurrent_nets():
-    """With recurrent weights, the truncated gradient is not the full gradient (SPEC §2.1)."""
+    """With recurrent weights, the truncated gradient is not the full gradient (docs/paper.md §2.1)."""
     net, xs, targets = random_problem(dict(bias="all"), 7)
     grad = lstm97.truncated_gradient(net, xs, targets)
     eps, worst = 1e-6, 0.0

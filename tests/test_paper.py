@@ -1,4 +1,4 @@
-"""Internal-consistency checks of lstm97.paper against SPEC.md (Tables 1-11)."""
+"""Internal-consistency checks of lstm97.paper against docs/paper.md (Tables 1-11)."""
 import pytest
 
 from lstm97.paper import COMPETITORS, RESULTS, TABLE10, TABLE11, row
@@ -25,7 +25,7 @@ def task_of(condition_id):
 
 
 def weight_count(c):
-    """Weights implied by the topology (SPEC §1.5, §4.0.1): hidden units x sources + output weights."""
+    """Weights implied by the topology (docs/paper.md §1.5, §4.0.1): hidden units x sources + output weights."""
     cells = c["blocks"] * c["block_size"]
     if c["connectivity"] == "B":
         # 2a/2b: one cell + its input gate, fed by the inputs only; outputs <- inputs + cell; no bias.

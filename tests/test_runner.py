@@ -1,4 +1,4 @@
-"""Trials, records on disk, resume, Dask, and the CLI (issue: tasks, criteria and runner)."""
+"""Trials, records on disk, resume, Dask, and the CLI (lstm97.runner, python -m lstm97)."""
 import json
 import os
 import signal

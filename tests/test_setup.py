@@ -1,9 +1,13 @@
-"""The two dependency lists (pyproject.toml for pip, environment.yml for conda) agree."""
+"""The dependency lists agree: pyproject.toml (pip), requirements.lock (the exact versions of
+the venv make builds) and environment.yml (conda); the Makefile installs from the lock."""
 import re
 import tomllib
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 ROOT = Path(__file__).resolve().parents[1]
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
 def normalise(req):
@@ -11,9 +15,18 @@ def normalise(req):
     return name.lower().replace("_", "-"), spec.replace(" ", "")
 
 
+def lock():
+    pins = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            m = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([A-Za-z0-9_.+!\-]+)", line.strip())
+            assert m, f"requirements.lock: not an exact pin: {line!r}"
+            pins[m.group(1).lower().replace("_", "-")] = m.group(2)
+    return pins
+
+
 def test_environment_yml_matches_pyproject():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip_deps = dict(normalise(r) for r in project["dependencies"])
+    pip_deps = dict(normalise(r) for r in PROJECT["dependencies"])
     conda_deps = {}
     text = (ROOT / "environment.yml").read_text()
     for line in text.split("dependencies:", 1)[1].splitlines():
@@ -23,8 +36,38 @@ def test_environment_yml_matches_pyproject():
             conda_deps[name] = spec
     assert conda_deps == pip_deps
     assert re.search(r"python>=3\.1[1-9]", (ROOT / "environment.yml").read_text())
-    assert project["requires-python"] == ">=3.11"
+    assert PROJECT["requires-python"] == ">=3.11"
+    assert "make test PY=python" in text
+
+
+def test_lock_pins_every_dependency_within_pyproject_ranges():
+    pins = lock()
+    assert "lstm97" not in pins and len(pins) > len(PROJECT["dependencies"])
+    for dep in PROJECT["dependencies"]:
+        req = Requirement(dep)
+        name = req.name.lower().replace("_", "-")
+        assert name in pins, f"requirements.lock lacks {name}; run make lock"
+        assert req.specifier.contains(pins[name], prereleases=True), (
+            f"requirements.lock pins {name}=={pins[name]}, outside pyproject's {req.specifier}; run make lock")
+
+
+def test_makefile_builds_the_venv_from_the_lock_and_can_use_another_python():
+    make = (ROOT / "Makefile").read_text()
+    rule = make.split("$(STAMP): pyproject.toml $(LOCK)\n", 1)[1].split("\n\n", 1)[0]
+    assert "pip install -q -r $(LOCK)" in rule and "pip install -q --no-deps -e ." in rule
+    assert rule.index("-r $(LOCK)") < rule.index("--no-deps -e .")
+    assert "LOCK := requirements.lock" in make and "\nlock:" in make
+    assert "ifdef PY" in make and "RUN := $(PY) -m" in make
+    for target in ("test", "reproduce", "render", "bench"):
+        assert f"\n{target}: $(ENV)\n" in make, target
+    assert "download.pytorch.org/whl/cpu" in make
 
 
 def test_ci_runs_make_test():
     assert (ROOT / ".ci" / "run").read_text().strip().endswith("make test")
+
+
+def test_mit_license_file_and_metadata():
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License") and "Copyright (c) 2026 the lstm97 authors" in text
+    assert PROJECT["license"] == "MIT" and PROJECT["license-files"] == ["LICENSE"]

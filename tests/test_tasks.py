@@ -1,4 +1,4 @@
-"""Property tests of the task generators (SPEC §4, §6).
+"""Property tests of the task generators (docs/paper.md §4, §6).
 
 Statistical checks use several seeds and thousands of sequences, with tolerances
 of 4-5 standard errors, so a correct generator fails with negligible probability
@@ -71,7 +71,7 @@ def test_seeded(make):
 
 # ---------------------------------------------------------------- Experiment 1: embedded Reber grammar
 
-# Written from SPEC §4.1 alone. Reber graph: s1 -T-> s2 | -P-> s3; s2 -S-> s2 | -X-> s4;
+# Written from docs/paper.md §4.1 alone. Reber graph: s1 -T-> s2 | -P-> s3; s2 -S-> s2 | -X-> s4;
 # s3 -T-> s3 | -V-> s5; s4 -X-> s3 | -S-> end; s5 -P-> s4 | -V-> end. Solving for s4:
 # s4 = (X T* V P)* (S | X T* V V), s5 = V | P s4, s1 = T S* X s4 | P T* V s5.
 S4 = r"(?:XT*VP)*(?:S|XT*VV)"
@@ -114,7 +114,7 @@ def test_reber_strings():
                 counts[e] = counts.get(e, 0) + 1
             n += 1
             assert EMBEDDED.fullmatch("BT" + reber.reber_string(rng) + "TE")
-    # every transition occurs, and every choice is a fair coin (SPEC §4.1)
+    # every transition occurs, and every choice is a fair coin (docs/paper.md §4.1)
     choices = {0: "TP", **{s: "".join(GRAPH[s]) for s in GRAPH}}
     for state, symbols in choices.items():
         a, b = (counts.get((state, c), 0) for c in symbols)
@@ -156,7 +156,7 @@ def test_legal_next_and_encode():
 
 
 def test_encode_multihot_targets_are_the_legal_sets():
-    """targets="legal" (SPEC §6.4 variant): same inputs, the target at each step is the multi-hot
+    """targets="legal" (docs/paper.md §6.4 variant): same inputs, the target at each step is the multi-hot
     of the legal next symbols, which contains the one-hot of the actual next symbol."""
     strings = ["BTBTXSETE", "BPBPVVEPE", "BTBPTVPXVVETE"]
     one, multi = reber.encode(strings), reber.encode(strings, targets="legal")
@@ -254,7 +254,7 @@ def test_very_long_lag(p, q):
         assert_balanced([b.info["label"].sum()], [0.5], n)
         # Inputs: b, x/y, q distractors, K extra distractors, e, with K geometric:
         # P(K=k) = 0.1 * 0.9**k, E[K] = 0.9/0.1 = 9, Var[K] = 0.9/0.1**2 = 90. Hence
-        # mean #inputs = q + 3 + 9 = q + 12 (q + 13 with the final x/y, SPEC §6.9c).
+        # mean #inputs = q + 3 + 9 = q + 12 (q + 13 with the final x/y, docs/paper.md §6.9c).
         L = b.lengths
         assert L.min() == q + 3
         assert abs(L.mean() - (q + 12)) < 4 * np.sqrt(90 / n)
@@ -290,7 +290,7 @@ def test_two_sequence(variant, T, N):
         if variant == "3b":  # information elements are +-1 plus the same noise
             assert abs(head.var() - 0.2) < 4 * 0.2 * np.sqrt(2 / len(head))
             assert abs(head.mean()) < 4 * np.sqrt(0.2 / len(head))
-        else:  # noise-free information elements (3c: "like in Task 3a", SPEC §6.12)
+        else:  # noise-free information elements (3c: "like in Task 3a", docs/paper.md §6.12)
             assert (head == 0).all()
         y = b.end_targets()[:, 0]
         if variant == "3c":
@@ -348,7 +348,7 @@ def test_adding_multiplication(cls, T):
 
 @pytest.mark.parametrize("k", [2, 3])
 def test_temporal_order(k):
-    ranges = {2: [(10, 20), (50, 60)], 3: [(10, 20), (33, 43), (66, 76)]}[k]  # 1-based, SPEC §4.6
+    ranges = {2: [(10, 20), (50, 60)], 3: [(10, 20), (33, 43), (66, 76)]}[k]  # 1-based, docs/paper.md §4.6
     n = 10000
     for seed in SEEDS:
         b = TemporalOrder(k).sample(np.random.default_rng(seed), n)
@@ -378,7 +378,7 @@ def test_temporal_order(k):
 
 
 def test_temporal_order_class_names():
-    # 6a: XX->Q, XY->R, YX->S, YY->U; 6b: XXX->Q ... YYY->C (SPEC §4.6)
+    # 6a: XX->Q, XY->R, YX->S, YY->U; 6b: XXX->Q ... YYY->C (docs/paper.md §4.6)
     names = {2: "QRSU", 3: "QRSUVABC"}
     for k, order in names.items():
         b = TemporalOrder(k).sample(np.random.default_rng(3), 400)

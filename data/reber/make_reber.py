@@ -1,4 +1,4 @@
-"""Generate the 3 embedded-Reber training/test pairs of Experiment 1 (SPEC §4.1, §6.18).
+"""Generate the 3 embedded-Reber training/test pairs of Experiment 1 (docs/paper.md §4.1, §6.18).
 
 Run from anywhere: ``python data/reber/make_reber.py``. Pair i uses the seed
 numpy.random.default_rng(1997_000 + i) and is written to train_{i}.txt / test_{i}.txt

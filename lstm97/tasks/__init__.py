@@ -1,4 +1,4 @@
-"""Task generators for every experiment of the paper (SPEC §4).
+"""Task generators for every experiment of the paper (docs/paper.md §4).
 
 Every task produces a :class:`Batch`: many sequences stored back to back in flat
 arrays, in the sparse form the compiled engine reads. Inputs are stored as the
@@ -121,7 +121,7 @@ def dense_batch(sequences):
     return Batch(x_idx, x_val, np.concatenate(tg_list), starts, n_in, {})
 
 
-# Task generators (SPEC §4), re-exported here; imported last because they use Batch.
+# Task generators (docs/paper.md §4), re-exported here; imported last because they use Batch.
 from .reber import EmbeddedReber  # noqa: E402  Experiment 1
 from .long_lag import NoiseFree, NoLocalRegularities, VeryLongLag  # noqa: E402  Experiment 2
 from .two_sequence import TwoSequence  # noqa: E402  Experiment 3

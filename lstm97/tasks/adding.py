@@ -1,16 +1,16 @@
 """Experiments 4 and 5: the adding and multiplication problems (paper Sections 5.4, 5.5;
-SPEC §4.4, §4.5, §6.14)."""
+docs/paper.md §4.4, §4.5, §6.14)."""
 import numpy as np
 
 from . import Batch, offsets
 
 
 class Adding:
-    """Experiment 4 (SPEC §4.4). Each step is a pair (value, marker): x_idx [0, 1], x_val [value, marker].
+    """Experiment 4 (docs/paper.md §4.4). Each step is a pair (value, marker): x_idx [0, 1], x_val [value, marker].
 
     Length: integer uniform in [T, T + T//10]. Values uniform in [-1, 1]. Exactly
     two pairs have marker 1.0: X1 at a position uniform over the first 10 (0..9,
-    0-based) and X2 uniform over positions 0..T//2-1 except X1's (SPEC §6.14).
+    0-based) and X2 uniform over positions 0..T//2-1 except X1's (docs/paper.md §6.14).
     The first and the last pair have marker -1.0 unless marked; all others 0.
     If position 0 is marked, its value is set to ``first_value`` (0.0 here) and
     that value enters the target. Target only at the last step: 0.5 + (X1+X2)/4.
@@ -51,7 +51,7 @@ class Adding:
 
 
 class Multiplication(Adding):
-    """Experiment 5 (SPEC §4.5): as :class:`Adding`, but values uniform in [0, 1], a marked
+    """Experiment 5 (docs/paper.md §4.5): as :class:`Adding`, but values uniform in [0, 1], a marked
     first pair gets value 1.0, and the target is X1 * X2."""
 
     low, first_value = 0.0, 1.0

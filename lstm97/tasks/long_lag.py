@@ -1,4 +1,4 @@
-"""Experiment 2: noise-free and noisy sequences with long lags (paper Section 5.2; SPEC §4.2, §6.7-6.10).
+"""Experiment 2: noise-free and noisy sequences with long lags (paper Section 5.2; docs/paper.md §4.2, §6.7-6.10).
 
 All symbols are one-hot. info["label"] is 0 for class x and 1 for class y.
 """
@@ -8,11 +8,11 @@ from . import Batch, offsets, onehot_batch
 
 
 class NoiseFree:
-    """Task 2a (SPEC §4.2): the two sequences (y, a_1..a_{p-1}, y) and (x, a_1..a_{p-1}, x).
+    """Task 2a (docs/paper.md §4.2): the two sequences (y, a_1..a_{p-1}, y) and (x, a_1..a_{p-1}, x).
 
     p+1 symbols: indices 0..p-2 are a_1..a_{p-1}, p-1 is x, p is y. The net reads
     seq[:-1] (p steps) and is taught the one-hot of the next symbol at every step
-    (SPEC §6.10), so n_in = n_out = p+1.
+    (docs/paper.md §6.10), so n_in = n_out = p+1.
     """
 
     def __init__(self, p=100):
@@ -33,7 +33,7 @@ class NoiseFree:
 
 
 class NoLocalRegularities(NoiseFree):
-    """Task 2b (SPEC §4.2): as 2a, but the middle is p-1 symbols drawn uniformly with
+    """Task 2b (docs/paper.md §4.2): as 2a, but the middle is p-1 symbols drawn uniformly with
     replacement from a_1..a_{p-1}; targets are still the actual next symbol at every step."""
 
     def middle(self, rng, n):
@@ -41,18 +41,18 @@ class NoLocalRegularities(NoiseFree):
 
 
 class VeryLongLag:
-    """Task 2c (SPEC §4.2, §6.9): very long lags, no local regularities.
+    """Task 2c (docs/paper.md §4.2, §6.9): very long lags, no local regularities.
 
     p+4 symbols: 0..p-1 are the distractors a_1..a_p, p = e (trigger), p+1 = b,
     p+2 = x, p+3 = y. Inputs: b, x or y, q distractors, then per step with
     probability 9/10 one more distractor and with probability 1/10 the trigger e,
-    which is the last input (the final copy of x/y is not fed, SPEC §6.9e).
-    Distractors are uniform over all p of them (§6.9b). The only target is at
-    the e step: one-hot over 2 outputs, x -> [1, 0], y -> [0, 1] (§6.9d).
+    which is the last input (the final copy of x/y is not fed, docs/paper.md §6.9e).
+    Distractors are uniform over all p of them (docs/paper.md §6.9b). The only target is at
+    the e step: one-hot over 2 outputs, x -> [1, 0], y -> [0, 1] (docs/paper.md §6.9d).
 
     The number K of extra distractors is geometric, P(K=k) = 0.1 * 0.9**k, so
     E[K] = 9 and a sequence has q + 3 + K input steps (q + 12 on average; q + 13
-    with the final x/y, see SPEC §6.9c).
+    with the final x/y, see docs/paper.md §6.9c).
     """
 
     def __init__(self, p, q):

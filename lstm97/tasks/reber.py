@@ -1,9 +1,9 @@
-"""Experiment 1: the embedded Reber grammar (paper Section 5.1; SPEC §4.1, §6.4, §6.18).
+"""Experiment 1: the embedded Reber grammar (paper Section 5.1; docs/paper.md §4.1, §6.4, §6.18).
 
 Symbols are one-hot over the alphabet "BTPSXVE" (index 0..6). The net reads
 string[:-1] and is taught the one-hot of the actual next symbol at every step
-(SPEC §6.4; ``targets="legal"``: the multi-hot of all legal next symbols, the
-variant SPEC §6.4 asks to record). Success is judged separately with
+(docs/paper.md §6.4; ``targets="legal"``: the multi-hot of all legal next symbols, the
+variant docs/paper.md §6.4 asks to record). Success is judged separately with
 :func:`legal_mask` and :func:`correct`: at every step the outputs of the legal
 next symbols must be the most active ones.
 """
@@ -16,7 +16,7 @@ from . import Batch, onehot_batch
 ALPHABET = "BTPSXVE"
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "reber"
 
-# The Reber graph of SPEC §4.1: state -> {symbol: next state}. State 1 is entered
+# The Reber graph of docs/paper.md §4.1: state -> {symbol: next state}. State 1 is entered
 # after the initial B; END is the node after which only E can follow.
 END = 6
 EDGES = {
@@ -32,7 +32,7 @@ _CODE[[ord(c) for c in ALPHABET]] = np.arange(len(ALPHABET))
 
 
 def reber_string(rng):
-    """One string of the plain Reber grammar, B...E; each choice with probability 0.5 (SPEC §4.1)."""
+    """One string of the plain Reber grammar, B...E; each choice with probability 0.5 (docs/paper.md §4.1)."""
     out, state = ["B"], 1
     while state != END:
         symbol, state = list(EDGES[state].items())[rng.integers(2)]
@@ -41,7 +41,7 @@ def reber_string(rng):
 
 
 def embedded_reber_string(rng):
-    """B, T or P (prob. 0.5), a Reber string, the same T or P, E (SPEC §4.1)."""
+    """B, T or P (prob. 0.5), a Reber string, the same T or P, E (docs/paper.md §4.1)."""
     c = "TP"[rng.integers(2)]
     return "B" + c + reber_string(rng) + c + "E"
 
@@ -77,7 +77,7 @@ TARGETS = ("next", "legal")
 
 
 def encode(strings, targets="next"):
-    """Batch with inputs string[:-1] and, at every step, targets (SPEC §6.4): the one-hot of
+    """Batch with inputs string[:-1] and, at every step, targets (docs/paper.md §6.4): the one-hot of
     the actual next symbol (``"next"``) or the multi-hot of all legal next symbols (``"legal"``).
 
     info["label"]: 0 if the embedded (second) symbol is T, 1 if it is P.
@@ -103,7 +103,7 @@ def legal_mask(strings):
 
 
 def correct(outputs, legal):
-    """Per-step success test of SPEC §4.1: the outputs of the legal next symbols are the most active.
+    """Per-step success test of docs/paper.md §4.1: the outputs of the legal next symbols are the most active.
 
     True where the k = |legal| largest outputs are exactly the legal ones, i.e.
     every legal output exceeds every illegal one (ties count as failure).
@@ -116,7 +116,7 @@ def correct(outputs, legal):
 
 def make_pair(rng, n_train=256, n_test=256):
     """A random training set (duplicates kept as drawn) and a test set with no string of the
-    training set (duplicates among test strings allowed) (SPEC §4.1, §6.18)."""
+    training set (duplicates among test strings allowed) (docs/paper.md §4.1, §6.18)."""
     train = [embedded_reber_string(rng) for _ in range(n_train)]
     seen, test = set(train), []
     while len(test) < n_test:
@@ -135,13 +135,13 @@ def save_pair(i, train, test, directory=DATA_DIR):
 
 
 def load_pair(i, directory=DATA_DIR):
-    """(train, test) lists of strings of the stored pair i (SPEC §4.1: 3 pairs, i = 0, 1, 2)."""
+    """(train, test) lists of strings of the stored pair i (docs/paper.md §4.1: 3 pairs, i = 0, 1, 2)."""
     directory = Path(directory)
     return tuple((directory / f"{name}_{i}.txt").read_text().split() for name in ("train", "test"))
 
 
 class EmbeddedReber:
-    """Experiment 1 task (SPEC §4.1). ``sample`` picks training strings uniformly at random with
+    """Experiment 1 task (docs/paper.md §4.1). ``sample`` picks training strings uniformly at random with
     replacement from the training set (Table 11 "t1").
 
     The success test needs the whole sets: train_batch/test_batch with their aligned

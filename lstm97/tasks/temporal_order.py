@@ -1,4 +1,4 @@
-"""Experiment 6: temporal order (paper Section 5.6; SPEC §4.6, §6.16)."""
+"""Experiment 6: temporal order (paper Section 5.6; docs/paper.md §4.6, §6.16)."""
 import numpy as np
 
 from . import Batch, offsets, onehot_batch
@@ -9,10 +9,10 @@ RANGES = {2: [(10, 20), (50, 60)], 3: [(10, 20), (33, 43), (66, 76)]}
 
 
 class TemporalOrder:
-    """Task 6a (n_relevant=2) or 6b (n_relevant=3) (SPEC §4.6).
+    """Task 6a (n_relevant=2) or 6b (n_relevant=3) (docs/paper.md §4.6).
 
     One-hot over "EBabcdXY". Length uniform integer in [100, 110]. With 1-based
-    positions (SPEC §6.16): E at position 1, the trigger B at the last position,
+    positions (docs/paper.md §6.16): E at position 1, the trigger B at the last position,
     X or Y (probability 0.5 each, independently) at t_1 in [10, 20], t_2 in
     [50, 60] (6a) or t_1 in [10, 20], t_2 in [33, 43], t_3 in [66, 76] (6b);
     every other element uniform over {a, b, c, d}. The only target is at the B

@@ -1,4 +1,4 @@
-"""Experiment 3: noise and signal on the same channel (paper Section 5.3; SPEC §4.3, §6.11, §6.12)."""
+"""Experiment 3: noise and signal on the same channel (paper Section 5.3; docs/paper.md §4.3, §6.11, §6.12)."""
 import numpy as np
 
 from . import Batch, offsets
@@ -8,14 +8,14 @@ TARGET_NOISE_VAR = 0.1  # training-target noise, Task 3c
 
 
 class TwoSequence:
-    """Bengio et al.'s 2-sequence problem, variants "3a", "3b", "3c" (SPEC §4.3).
+    """Bengio et al.'s 2-sequence problem, variants "3a", "3b", "3c" (docs/paper.md §4.3).
 
     One real-valued input, one output. Length: integer uniform in [T, T + T//10].
     The first N inputs are +1.0 (class 1, probability 0.5) or -1.0 (class 2); all
     later inputs are Gaussian noise, mean 0, variance 0.2. 3b adds the same noise
     to the first N inputs too. Target only at the last step: 1.0 / 0.0 for class
     1 / 2 (3a, 3b); 0.2 / 0.8 (3c), where training targets also get Gaussian
-    noise of variance 0.1 while the inputs are as in 3a (SPEC §6.12).
+    noise of variance 0.1 while the inputs are as in 3a (docs/paper.md §6.12).
 
     info["label"]: 0 for class 1, 1 for class 2; info["clean"]: noise-free target.
     """
