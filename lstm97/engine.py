@@ -1,7 +1,7 @@
 """The compiled twin of the NumPy reference (``network.py``): online training at paper scale.
 
 One Numba kernel runs the forward pass (eqs. 6-9 with the Section-5 timing of
-SPEC §1.4), the traces (eqs. 25, 27) and the truncated error (eqs. 19-28) over a
+docs/paper.md §1.4), the traces (eqs. 25, 27) and the truncated error (eqs. 19-28) over a
 whole :class:`~lstm97.tasks.Batch` of sequences. It computes what
 ``network.train_numpy`` computes, in the same order, and is tested against it.
 
@@ -157,7 +157,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
             for j in range(B):
                 z_new[C + j] = y_in[j]
                 z_new[C + B + j] = y_out[j] if output_gates else 0.0
-            # output units from the cells of the current step (SPEC §1.4 sub-step 3),
+            # output units from the cells of the current step (docs/paper.md §1.4 sub-step 3),
             # computed only where they are needed: a target, or stored outputs
             need = store
             for k in range(K):

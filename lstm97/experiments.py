@@ -2,7 +2,7 @@
 
 Each :class:`Experiment` carries the net of its Table-10 row, its learning rate, the
 paper's trial count, the stopping/success criterion of Table 11 and the text, and a
-sequence budget. Where the paper is silent, the choice follows SPEC §6 and is listed in
+sequence budget. Where the paper is silent, the choice follows docs/paper.md §6 and is listed in
 ``CHOICES`` so that notebooks and the CLI can show it.
 """
 from dataclasses import dataclass, replace
@@ -16,7 +16,7 @@ from .tasks import (Adding, EmbeddedReber, Multiplication, NoiseFree, NoLocalReg
 class Experiment:
     """A paper condition.
 
-    criterion  "reber"   every symbol of the training and test set predicted (SPEC §4.1);
+    criterion  "reber"   every symbol of the training and test set predicted (docs/paper.md §4.1);
                "window"  ``window`` successive training sequences with max |error| < ``abs``
                          (at every step if ``all_steps``, else at the sequence end) (2a-2c);
                "st12"    ST1 then ST2 on fresh ``check_size``-sequence test sets (Exp 3);
@@ -46,14 +46,14 @@ class Experiment:
     test_size: int = 2560
     nseq: tuple = ()
     update: str = "sequence"
-    grow: bool = False      # 2a/2b: add the cell once the error stops decreasing (SPEC §6.7)
+    grow: bool = False      # 2a/2b: add the cell once the error stops decreasing (docs/paper.md §6.7)
     gradient: str = "truncated"   # "full": the untruncated gradient (reading 'full', fullgrad.py)
     seed_id: str = ""       # the id whose seeds the trials use ('' = this id; readings: the main run's)
 
     def make_task(self, trial=0):
         name, args = self.task
         if name == "EmbeddedReber":
-            return EmbeddedReber.from_pair(trial % 3, *args)  # 3 pairs x 10 trials (SPEC §4.1)
+            return EmbeddedReber.from_pair(trial % 3, *args)  # 3 pairs x 10 trials (docs/paper.md §4.1)
         return TASKS[name](*args)
 
     @property
@@ -81,7 +81,7 @@ TASKS = {c.__name__: c for c in (Adding, Multiplication, NoiseFree, NoLocalRegul
 
 
 def _table10_net(condition, n_in, n_out, **extra):
-    """LSTM97 keyword arguments of a Table-10 row (SPEC §1.5, §3)."""
+    """LSTM97 keyword arguments of a Table-10 row (docs/paper.md §1.5, §3)."""
     row = paper.TABLE10[condition]
     bias = {"ga": "gates", "none": "none", "b1": "hidden", "all": "all"}[row["bias"]]
     gate = lambda v: list(v) if isinstance(v, tuple) else None        # "r" and None: random / absent
@@ -139,11 +139,11 @@ def _all():
         ex.append(Experiment(c, c, (c,), ("TemporalOrder", (n,)), _table10_net(c, 8, 2 ** n),
                              paper.TABLE10[c]["lr"], 20 if c == "6a" else 10, "st3", _budget(c),
                              abs=0.3, beta=0.1, window=2000))
-    # The one open point that changes the algorithm (SPEC §6.3): per-step weight updates, run
+    # The one open point that changes the algorithm (docs/paper.md §6.3): per-step weight updates, run
     # as a labelled comparison for the experiments with errors before the sequence end.
     main = list(ex)
     ex += [replace(e, id=e.id + "+step", update="step") for e in main if e.condition[:2] in ("1-", "2a", "2b")]
-    # The other reading of the Exp 1 targets (SPEC §6.4): all legal next symbols, multi-hot.
+    # The other reading of the Exp 1 targets (docs/paper.md §6.4): all legal next symbols, multi-hot.
     ex += [replace(e, id=e.id + "+multihot", task=("EmbeddedReber", ("legal",)))
            for e in main if e.condition[:2] == "1-"]
     # The paper gives Exp 1 no training limit: a much longer one tells slow learning from none.

@@ -1,11 +1,11 @@
-"""The 1997 LSTM in NumPy: the readable reference (SPEC §1–3).
+"""The 1997 LSTM in NumPy: the readable reference (docs/paper.md §1–3).
 
 Memory cells with a constant error carousel (CEC), input and output gates shared
 by the S cells of a block, no forget gate, and the truncated RTRL-like gradient of
 the paper's Appendix A.1 (eqs. 19–28). Every other part of the project (the
 compiled engine, the experiments) is checked against this file.
 
-Weights use the canonical layout of SPEC §2.6:
+Weights use the canonical layout of docs/paper.md §2.6:
 
     hidden sources  u(t) = [x(t) (n_in), y_c(t-1) (B*S), y_in(t-1) (B), y_out(t-1) (B), 1]
     W_in (B, n_src), W_out (B, n_src), W_c (B*S, n_src)   cell v of block j is row j*S + v
@@ -61,7 +61,7 @@ def _choice(name, value, allowed):
 
 
 class LSTM97:
-    """A 1997 LSTM net (SPEC §1): B blocks of S memory cells, K logistic output units.
+    """A 1997 LSTM net (docs/paper.md §1): B blocks of S memory cells, K logistic output units.
 
     bias          "all" (every non-input unit, Exp 4-6), "hidden" (gates and cells, "b1",
                   Exp 3), "gates" (gates only, "ga", Exp 1), "input" (input gates only: the
@@ -75,10 +75,10 @@ class LSTM97:
                   "legend" (Table 10's legend: g in [-1,1], h in [-2,2]).
     reset         value of every recurrent activation (y_c, y_in, y_out) at a sequence start:
                   0 in the paper, 0.5 in the JKU LSTM simulator (docs/paper.md §7.1).
-    init          weights start uniform in [-init, init] (SPEC §3).
+    init          weights start uniform in [-init, init] (docs/paper.md §3).
     input_gate_bias, output_gate_bias
                   None (random like every other weight) or one value per block
-                  (e.g. (-3, -6) in Exp 4; SPEC §3 table).
+                  (e.g. (-3, -6) in Exp 4; docs/paper.md §3 table).
     """
 
     def __init__(self, n_in, n_out, blocks, block_size, *, bias="all", output_gates=True,
@@ -107,7 +107,7 @@ class LSTM97:
 
         B, S, n_in = self.B, self.S, self.n_in
         self.C = B * S                                    # number of cells
-        self.n_src = n_in + self.C + 2 * B + 1            # SPEC §2.6
+        self.n_src = n_in + self.C + 2 * B + 1            # docs/paper.md §2.6
         self.n_v = self.C + (n_in if self.shortcuts else 0) + 1
         self.blk = np.repeat(np.arange(B), S)             # block of each cell
 
@@ -198,7 +198,7 @@ class LSTM97:
         return z
 
     def forward(self, xs, trace=False):
-        """Outputs y^k (T, K) for one sequence; state reset at its start (SPEC §1.4, §3).
+        """Outputs y^k (T, K) for one sequence; state reset at its start (docs/paper.md §1.4, §3).
 
         With trace=True, also return a dict of the hidden activations over time
         (s, y_in, y_out, y_c), for looking inside a trained net.
@@ -228,7 +228,7 @@ class _Sequence:
         self.TC = np.zeros((net.C, net.n_src))               # ∂s_c/∂w_{c,m},   eq. 27
 
     def step(self, x):
-        """Sub-steps 1-3 of SPEC §1.4: inputs, then hidden layer, then outputs (eqs. 6-9)."""
+        """Sub-steps 1-3 of docs/paper.md §1.4: inputs, then hidden layer, then outputs (eqs. 6-9)."""
         net, W, blk = self.net, self.net.weights, self.net.blk
         self.x = x
         self.u = u = np.concatenate([x, self.z, [1.0]])
@@ -276,7 +276,7 @@ class _Sequence:
 
 
 def truncated_gradient(net, xs, targets):
-    """Δw/α summed over one sequence with the weights held fixed (SPEC §2.6, eqs. 19-28).
+    """Δw/α summed over one sequence with the weights held fixed (docs/paper.md §2.6, eqs. 19-28).
 
     targets (T, n_out), NaN where a step has no target. Returns a dict shaped like
     net.weights. The paper's convention: e_k = f'(net_k)(d_k - y_k), no factor 2,
@@ -297,7 +297,7 @@ def truncated_gradient(net, xs, targets):
 def train_numpy(net, sequences, lr, update="sequence"):
     """Online learning (eq. 17), the NumPy reference. Returns per-sequence summed squared errors.
 
-    update="sequence": each sequence's summed Δw is applied at its end (SPEC §6.3).
+    update="sequence": each sequence's summed Δw is applied at its end (docs/paper.md §6.3).
     update="step": Δw(t) is applied right after step t (the other reading of "on-line").
     Traces are never reset mid-sequence, so with "step" they mix old and new weights,
     exactly as in online RTRL.

@@ -144,7 +144,7 @@ def _end_outputs(net, batch):
 
 
 def check_st12(exp, net, task, rng, n):
-    """ST1/ST2 of Exp 3 on n fresh sequences: (misclassified, mean |error|) (SPEC §4.3)."""
+    """ST1/ST2 of Exp 3 on n fresh sequences: (misclassified, mean |error|) (docs/paper.md §4.3)."""
     batch = task.sample(rng, n)
     _, y = _end_outputs(net, batch)
     if exp.condition == "3c":
@@ -155,7 +155,7 @@ def check_st12(exp, net, task, rng, n):
 
 
 def check_reber(net, task):
-    """Wrong predictions on the training and the test set (SPEC §4.1)."""
+    """Wrong predictions on the training and the test set (docs/paper.md §4.1)."""
     wrong = []
     for batch, legal in ((task.train_batch, task.train_legal), (task.test_batch, task.test_legal)):
         _, outputs = engine.evaluate(net, batch)
@@ -192,7 +192,7 @@ def _chunk_size(exp, task):
 
 
 def _grow_masks(net):
-    """2a/2b before the cell is added: only the direct input->output layer exists (SPEC §6.7)."""
+    """2a/2b before the cell is added: only the direct input->output layer exists (docs/paper.md §6.7)."""
     full = {k: m.copy() for k, m in net.masks.items()}
     net.masks["W_in"][:] = 0.0
     net.masks["W_c"][:] = 0.0
@@ -217,7 +217,7 @@ def trial_seeds(exp, trial, seed):
 
 def initial_net(experiment, trial, seed=0):
     """The net that trial ``trial`` of ``experiment`` starts from: its Table-10 initialisation
-    (SPEC §3), before any training. The scale does not change it."""
+    (docs/paper.md §3), before any training. The scale does not change it."""
     exp = get(experiment) if isinstance(experiment, str) else experiment
     return LSTM97(**exp.net, seed=trial_seeds(exp, trial, seed)[0])
 
@@ -359,9 +359,10 @@ def keep_weights(exp, trial):
 def _die_with_parent():
     """Pool workers end when the run that started them is killed (Linux), instead of
     training on, orphaned, for a result nobody will write."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the parent's to handle
     try:
         import ctypes
-        import signal
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
@@ -372,13 +373,16 @@ def _job(args):
     return run_trial(exp_id, trial, seed, scale, keep_weights=keep_weights(get(exp_id), trial))
 
 
-def run_trials(experiment, trials=None, *, scale="paper", results="data/results", seed=0,
+def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
                scheduler=None, workers=None, progress=True):
     """Run trials 0..trials-1 of an experiment that have no record yet; return all records.
 
-    Local processes by default (``workers``, default all cores); a Dask cluster when
-    ``scheduler`` (or the LSTM97_SCHEDULER variable) gives its address.
+    Records go to ``results`` (default ``results/<scale>`` under the current directory, never
+    the committed ``data/results`` unless it is named). Local processes by default
+    (``workers``, default all cores); a Dask cluster when ``scheduler`` (or the
+    LSTM97_SCHEDULER variable) gives its address.
     """
+    results = Path("results") / scale if results is None else results
     exp = get(experiment) if isinstance(experiment, str) else experiment
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
@@ -419,11 +423,18 @@ def run_trials(experiment, trials=None, *, scale="paper", results="data/results"
                 for job in todo:
                     finished(_job(job))
             else:
-                with ProcessPoolExecutor(max_workers=min(workers or os.cpu_count(), len(todo)),
-                                         mp_context=get_context("spawn"),
-                                         initializer=_die_with_parent) as pool:
+                pool = ProcessPoolExecutor(max_workers=min(workers or os.cpu_count(), len(todo)),
+                                           mp_context=get_context("spawn"), initializer=_die_with_parent)
+                try:
                     for fut in as_completed([pool.submit(_job, j) for j in todo]):
                         finished(fut.result())
+                except KeyboardInterrupt:      # finished trials are on disk; queued ones never start
+                    running = list((getattr(pool, "_processes", None) or {}).values())
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    for proc in running:
+                        proc.terminate()
+                    raise
+                pool.shutdown()
         finally:
             if bar:
                 bar.close()
