@@ -136,3 +136,20 @@ def run_plan(results="data/results", workers=None, pairs=None, progress=True):
     from .runner import run_trials
     for exp_id, trials in pairs or PLAN:
         run_trials(exp_id, trials, results=results, workers=workers, progress=progress)
+
+
+def group(records):
+    """{main id: [(experiment, records), ...]} from {id: records} of the plan's pairs, the main
+    run first, then its readings in plan order (what summary.reading_rows takes)."""
+    from .experiments import get
+    bases = list(dict.fromkeys(get(i).base for i in records))
+    return {b: [(get(i), records[i]) for i in [b] + [i for i in records if get(i).base == b and i != b]
+                if i in records] for b in bases}
+
+
+def load(results, scale="paper"):
+    """The recorded trials of every planned pair and of its main run: {id: records}."""
+    from .experiments import get
+    from .runner import load_records
+    ids = dict.fromkeys([get(i).base for i, _ in PLAN] + [i for i, _ in PLAN])
+    return {i: load_records(results, i, scale) for i in ids}

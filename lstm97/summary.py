@@ -193,6 +193,25 @@ def reading_verdicts(rows, readings):
     return out
 
 
+def best_reading_lines(rows):
+    """README lines: per paper row of the readings study, the main run and the best-matching
+    reading (smallest ``distance``), labelled as such, beside the paper's row."""
+    pct = lambda r: f"{r['success_pct']:.0f}% of {r['trials']}" + (
+        f" (of {r['of']} planned)" if r["trials"] < r["of"] else "")
+    num = lambda x: "-" if x is None else f"{x:,.0f}"
+    lines = ["| row | main run: success, mean | best-matching reading | its success, mean | meets both targets | paper |",
+             "|---|---|---|---|---|---|"]
+    for row in dict.fromkeys(r["row"] for r in rows):
+        main = [r for r in rows if r["row"] == row and r["reading"] == "main"]
+        others = [r for r in rows if r["row"] == row and r["reading"] != "main"]
+        if not main or not others:
+            continue
+        m, b = main[0], min(others, key=lambda r: r["distance"])
+        lines.append(f"| {row} | {pct(m)}, {num(m['mean'])} | {b['reading']} | {pct(b)}, {num(b['mean'])} | "
+                     f"{'yes' if b['meets_both'] else 'no'} | {m['paper_pct']:.0f}%, {num(m['paper_mean'])} |")
+    return "\n".join(lines)
+
+
 def markdown_rows(pairs):
     """README table: one line per paper row, ours beside the paper (paper in brackets)."""
     pct = lambda x: "-" if x is None else f"{x:.0f}"
