@@ -7,12 +7,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCALE ?= paper
 SCHEDULER ?=
-# RESULTS is relative to notebooks/ (papermill runs there)
-RESULTS ?= ../results/reproduce
+# make reproduce: trial records in RESULTS, executed notebooks in RESULTS/notebooks (git-ignored)
+RESULTS ?= results/reproduce/$(SCALE)
+HTML ?= build/html
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 export PYTHONHASHSEED := 0
 
-.PHONY: all test reproduce render bench clean-venv
+.PHONY: all test reproduce render html bench clean-venv
 
 all: test
 
@@ -27,22 +28,26 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider $(NOTEBOOKS)
 
-# Retrain every trial into $(RESULTS) (resumable) and execute each notebook in place.
+# The notebook targets call lstm97/notebooks.py; its docstring lists the conventions every notebook
+# follows (one `parameters` cell whose defaults are what `render` uses, nbval tags instead of
+# comments, a scale statement first, normalised storage). tests/test_notebooks.py checks them.
+#
+# Retrain every trial missing from $(RESULTS) (resumable) and execute each notebook into
+# $(RESULTS)/notebooks, each written to a temporary file and moved into place. Changes no tracked file.
 reproduce: $(STAMP)
-	@for nb in $(NOTEBOOKS); do \
-	  echo "== $$nb (scale=$(SCALE))"; \
-	  $(BIN)/papermill --cwd notebooks $$nb $$nb -p scale $(SCALE) -p results "$(RESULTS)" \
-	    -p scheduler "$(SCHEDULER)" || exit 1; \
-	done
+	$(BIN)/python -m lstm97.notebooks reproduce --scale $(SCALE) --results "$(RESULTS)" \
+	  --scheduler "$(SCHEDULER)" $(NOTEBOOKS)
 
-# Re-render the notebooks and the README's results from the committed trial records
-# (fast; no training).
+# The only target that rewrites the committed notebooks: re-execute them from the committed records
+# in data/results (paper scale, no training), stored normalised, then the README's results block.
+# With unchanged records it changes no byte.
 render: $(STAMP)
-	@for nb in $(NOTEBOOKS); do \
-	  $(BIN)/papermill --cwd notebooks $$nb $$nb -p scale paper -p results ../data/results \
-	    -p train False || exit 1; \
-	done
+	$(BIN)/python -m lstm97.notebooks render $(NOTEBOOKS)
 	$(BIN)/python -m lstm97 readme
+
+# Static HTML of the committed notebooks, with an index page, in $(HTML) (git-ignored).
+html: $(STAMP)
+	$(BIN)/python -m lstm97.notebooks html --out "$(HTML)" $(NOTEBOOKS)
 
 bench: $(STAMP)
 	$(BIN)/python -m lstm97.bench
