@@ -48,7 +48,8 @@ def normalise(nb):
 
     Papermill's metadata (timestamps, durations, paths), the kernel's execution timestamps and the
     Python patch version go; kernel metadata is fixed; the injected-parameters cell gets a fixed id;
-    adjacent stream outputs of the same stream are merged (how the kernel splits them varies).
+    adjacent stream outputs of the same stream are merged (how the kernel splits them varies), and
+    of a line redrawn with carriage returns (progress bars) only its last version is kept.
     Everything a reader sees (sources, outputs, execution counts, tags) stays.
     """
     nb.metadata.pop("papermill", None)
@@ -69,8 +70,18 @@ def normalise(nb):
                     merged[-1].text += out.text
                 else:
                     merged.append(out)
+            for out in merged:
+                if out.output_type == "stream" and "\r" in out.text:
+                    out.text = _as_displayed(out.text)
             cell.outputs = merged
     return nb
+
+
+def _as_displayed(text):
+    """Text as a terminal shows it: of the carriage-return-separated versions of a line (progress
+    bars redraw themselves), only the last is kept."""
+    lines = text.split("\n")
+    return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in lines)
 
 
 def dumps(nb):
