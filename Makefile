@@ -1,5 +1,6 @@
 # lstm97: two commands do everything on a machine that has python3.
-#   make reproduce   run every notebook through papermill (SCALE=paper|smoke, SCHEDULER=host:port)
+#   make reproduce   train, then run every notebook through papermill into results/ (SCALE=paper|smoke,
+#                    SCHEDULER=host:port); changes no tracked file
 #   make test        run every test (pytest, and nbval on the recorded notebook outputs)
 PYTHON ?= python3
 VENV := .venv
