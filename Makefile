@@ -1,5 +1,6 @@
 # lstm97: two commands do everything on a machine that has python3.
-#   make reproduce   run every notebook through papermill (SCALE=paper|smoke, SCHEDULER=host:port)
+#   make reproduce   train, then run every notebook through papermill into results/ (SCALE=paper|smoke,
+#                    SCHEDULER=host:port); changes no tracked file
 #   make test        run every test (pytest, and nbval on the recorded notebook outputs)
 # Both run in .venv, built from requirements.lock (the exact versions; `make lock` refreshes it).
 # With PY=python they use that interpreter's environment instead and build no venv, e.g. an
@@ -11,8 +12,9 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 SCALE ?= paper
 SCHEDULER ?=
-# RESULTS is relative to notebooks/ (papermill runs there)
-RESULTS ?= ../results/reproduce
+# make reproduce: trial records in RESULTS, executed notebooks in RESULTS/notebooks (git-ignored)
+RESULTS ?= results/reproduce/$(SCALE)
+HTML ?= build/html
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 export PYTHONHASHSEED := 0
 
@@ -24,7 +26,7 @@ else
   ENV := $(STAMP)
 endif
 
-.PHONY: all test reproduce render bench lock clean-venv
+.PHONY: all test reproduce render html bench lock clean-venv
 
 all: test
 
@@ -41,22 +43,26 @@ test: $(ENV)
 	$(RUN) pytest tests
 	$(RUN) pytest --nbval-lax -p no:cacheprovider $(NOTEBOOKS)
 
-# Retrain every trial into $(RESULTS) (resumable) and execute each notebook in place.
+# The notebook targets call lstm97/notebooks.py; its docstring lists the conventions every notebook
+# follows (one `parameters` cell whose defaults are what `render` uses, nbval tags instead of
+# comments, a scale statement first, normalised storage). tests/test_notebooks.py checks them.
+#
+# Retrain every trial missing from $(RESULTS) (resumable) and execute each notebook into
+# $(RESULTS)/notebooks, each written to a temporary file and moved into place. Changes no tracked file.
 reproduce: $(ENV)
-	@for nb in $(NOTEBOOKS); do \
-	  echo "== $$nb (scale=$(SCALE))"; \
-	  $(RUN) papermill --cwd notebooks $$nb $$nb -p scale $(SCALE) -p results "$(RESULTS)" \
-	    -p scheduler "$(SCHEDULER)" || exit 1; \
-	done
+	$(RUN) lstm97.notebooks reproduce --scale $(SCALE) --results "$(RESULTS)" \
+	  --scheduler "$(SCHEDULER)" $(NOTEBOOKS)
 
-# Re-render the notebooks and the README's results from the committed trial records
-# (fast; no training).
+# The only target that rewrites the committed notebooks: re-execute them from the committed records
+# in data/results (paper scale, no training), stored normalised, then the README's results block.
+# With unchanged records it changes no byte.
 render: $(ENV)
-	@for nb in $(NOTEBOOKS); do \
-	  $(RUN) papermill --cwd notebooks $$nb $$nb -p scale paper -p results ../data/results \
-	    -p train False || exit 1; \
-	done
+	$(RUN) lstm97.notebooks render $(NOTEBOOKS)
 	$(RUN) lstm97 readme
+
+# Static HTML of the committed notebooks, with an index page, in $(HTML) (git-ignored).
+html: $(ENV)
+	$(RUN) lstm97.notebooks html --out "$(HTML)" $(NOTEBOOKS)
 
 # Steps per second: NumPy reference vs engine vs PyTorch. The torch column needs the bench
 # extra, torch==2.13.0, which from PyPI is a CUDA build (gigabytes). Install the CPU build:

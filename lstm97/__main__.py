@@ -119,9 +119,15 @@ def readme(results, path, check):
     text = Path(path).read_text()
     if text.count(README_BEGIN) != 1 or text.count(README_END) != 1:
         raise ValueError(f"{path} needs exactly one {README_BEGIN!r} ... {README_END!r} block")
+    from . import readings
+    from .summary import reading_rows
     records = {i: load_records(results, i) for i in experiments.EXPERIMENTS}
     pairs = [(experiments.EXPERIMENTS[i], r) for i, r in records.items() if r]
-    block = readme_block(pairs, [i for i, r in records.items() if not r])
+    study = readings.load(results)
+    planned = dict(readings.PLAN)
+    study_pairs = [(experiments.get(i), study[i], n) for i, n in planned.items() if experiments.get(i).variant]
+    block = readme_block(pairs, [i for i, r in records.items() if not r], study_pairs,
+                         reading_rows(readings.group(study), planned))
     head, rest = text.split(README_BEGIN)
     new = head + block + rest.split(README_END, 1)[1]
     if check:

@@ -159,29 +159,29 @@ VARIANTS = {"step": "per-step updates", "multihot": "multi-hot targets",
 
 EXPERIMENTS = _all()
 
-# Points the paper leaves open (SPEC §6), as chosen here; notebooks print them.
+# Points the paper leaves open (docs/paper.md §6), as chosen here; notebooks print them.
 CHOICES = {
-    "update": "Weights change once per sequence, by the sum of that sequence's Δw (SPEC §6.3). "
+    "update": "Weights change once per sequence, by the sum of that sequence's Δw (docs/paper.md §6.3). "
               "Only Exp 1, 2a and 2b have errors before the end, so only they could differ.",
     "budget": "Training stops as a failure after 5x the paper's mean number of sequences "
               "(at least 100,000); Exp 2 uses the paper's own limit of 5 million.",
-    "reber targets": "One-hot of the actual next symbol, squared error (SPEC §6.4). The multi-hot of "
+    "reber targets": "One-hot of the actual next symbol, squared error (docs/paper.md §6.4). The multi-hot of "
                      "all legal next symbols runs as the labelled comparison '+multihot'.",
     "reber checks": "The all-correct test on training and test set runs every 256 presentations; "
                     "'success after' is the presentation count at the first passing check.",
     "reber pairs": "Trial i uses training/test pair i mod 3 (data/reber).",
     "2a/2b growth": "The cell and its input gate are added once the error stops decreasing: mean "
                     "error over a window of 2,000 sequences no lower than 99% of the previous window "
-                    "(SPEC §6.7). Counts include the sequences before the cell was added.",
+                    "(docs/paper.md §6.7). Counts include the sequences before the cell was added.",
     "window criteria": "Learning continues during the 10,000-sequence window; success is counted at "
-                       "the start of the first window in which every sequence met ABS (SPEC §6.8). "
+                       "the start of the first window in which every sequence met ABS (docs/paper.md §6.8). "
                        "That window is Exp 2's test set; no further test set is drawn.",
     "st1/st2 checks": "ST1/ST2 are checked every 1,000 training sequences on a freshly drawn "
-                      "256-sequence test set (SPEC §6.11); the count is that of the first passing check.",
+                      "256-sequence test set (docs/paper.md §6.11); the count is that of the first passing check.",
     "st3 error": "'Average training error' is the mean over the 2,000 most recent sequences of the "
-                 "end-of-sequence E = sum_k (d_k - y_k)^2 (SPEC §6.13).",
+                 "end-of-sequence E = sum_k (d_k - y_k)^2 (docs/paper.md §6.13).",
     "initial ranges": "Exp 1 input-gate biases are random in [-0.2, 0.2] like every other Exp 1 "
-                      "weight (SPEC §6.5); Exp 1 4-block nets use output-gate biases -1..-4 (§6.6).",
+                      "weight (docs/paper.md §6.5); Exp 1 4-block nets use output-gate biases -1..-4 (§6.6).",
 }
 
 

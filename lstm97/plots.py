@@ -29,9 +29,13 @@ def sample_sequences(ax, batch, k=3, labels=None):
     ax.legend(fontsize=7, loc="upper right")
 
 
-def sequences_until_success(ax, pairs, labels=None):
+def sequences_until_success(ax, pairs):
     """Per-trial sequences until success (dots), failures at their budget (x), paper mean (bar).
-    ``labels``: one tick label per pair (default: the paper row)."""
+
+    When the rows belong to more than one run (main run and labelled comparisons), each group of
+    ticks gets its label below the axis (main, per-step updates, ...) and a separator.
+    """
+    from .experiments import VARIANTS
     for x, (exp, records, row_id, stage) in enumerate(pairs):
         ok = [r["stages"][stage] for r in records if stage in r["stages"]]
         bad = [r["sequences_trained"] for r in records if stage not in r["stages"]]
@@ -45,7 +49,21 @@ def sequences_until_success(ax, pairs, labels=None):
         mean = paper.RESULTS[row_id].get("mean_sequences")
         if mean:
             ax.hlines(mean, x - 0.3, x + 0.3, color="k", lw=2, ls="--", label="paper mean" if x == 0 else None)
-    ax.set_xticks(range(len(pairs)), labels or [p[2] for p in pairs], rotation=30, ha="right", fontsize=7)
+    ax.set_xticks(range(len(pairs)), [p[2] for p in pairs], rotation=30, ha="right")
+    groups = []                                   # [variant, first x, last x]
+    for x, (exp, *_) in enumerate(pairs):
+        if groups and groups[-1][0] == exp.variant:
+            groups[-1][2] = x
+        else:
+            groups.append([exp.variant, x, x])
+    if len(groups) > 1:
+        for variant, first, last in groups:
+            ax.annotate(VARIANTS.get(variant, variant) if variant else "main", ((first + last) / 2, 0),
+                        xycoords=("data", "axes fraction"), xytext=(0, -38), textcoords="offset points",
+                        ha="center", va="top", fontsize=8, fontweight="bold")
+            if first:
+                ax.axvline(first - 0.5, color="0.6", lw=0.8)
+    ax.set_xlim(-0.6, len(pairs) - 0.4)
     ax.set_yscale("log")
     ax.set_ylabel("training sequences until success")
     ax.legend(fontsize=7)

@@ -25,7 +25,7 @@ from .network import LSTM97
 from .tasks import reber
 
 SCALES = ("paper", "smoke")
-SMOKE = dict(budget=2000, test_size=256)     # smoke: the whole pipeline in seconds, no success expected
+SMOKE = dict(budget=2000, test_size=256, trials=2)  # smoke: the whole pipeline in seconds, no success expected
 MAX_CURVE = 400
 
 
@@ -373,6 +373,18 @@ def _job(args):
     return run_trial(exp_id, trial, seed, scale, keep_weights=keep_weights(get(exp_id), trial))
 
 
+def _progress_bar():
+    """tqdm's widget bar where ipywidgets can draw it, else the plain text bar. (tqdm.auto in a
+    kernel without ipywidgets prints an "IProgress not found" warning that papermill would save
+    into the executed notebook.)"""
+    import importlib.util
+    if importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm
+
+
 def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
                scheduler=None, workers=None, progress=True):
     """Run trials 0..trials-1 of an experiment that have no record yet; return all records.
@@ -387,7 +399,7 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
     if trials is None:
-        trials = exp.trials if scale == "paper" else min(exp.trials, 2)
+        trials = exp.trials if scale == "paper" else min(exp.trials, SMOKE["trials"])
     if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 0:
         raise ValueError(f"trials must be a non-negative integer, got {trials!r}")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
@@ -402,8 +414,7 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
     if todo:
         bar = None
         if progress:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=trials, initial=trials - len(todo), desc=exp.id, unit="trial")
+            bar = _progress_bar()(total=trials, initial=trials - len(todo), desc=exp.id, unit="trial")
         t0, seqs = time.perf_counter(), 0
 
         def finished(rec):

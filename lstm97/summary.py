@@ -193,22 +193,32 @@ def reading_verdicts(rows, readings):
     return out
 
 
-def best_reading_lines(rows):
-    """README lines: per paper row of the readings study, the main run and the best-matching
-    reading (smallest ``distance``), labelled as such, beside the paper's row."""
-    pct = lambda r: f"{r['success_pct']:.0f}% of {r['trials']}" + (
-        f" (of {r['of']} planned)" if r["trials"] < r["of"] else "")
-    num = lambda x: "-" if x is None else f"{x:,.0f}"
-    lines = ["| row | main run: success, mean | best-matching reading | its success, mean | meets both targets | paper |",
-             "|---|---|---|---|---|---|"]
+def best_reading_rows(rows):
+    """Per paper row of the readings study (rows from reading_rows): the main run and the
+    best-matching reading (smallest ``distance``), beside the paper's row."""
+    out = []
     for row in dict.fromkeys(r["row"] for r in rows):
         main = [r for r in rows if r["row"] == row and r["reading"] == "main"]
         others = [r for r in rows if r["row"] == row and r["reading"] != "main"]
-        if not main or not others:
-            continue
-        m, b = main[0], min(others, key=lambda r: r["distance"])
-        lines.append(f"| {row} | {pct(m)}, {num(m['mean'])} | {b['reading']} | {pct(b)}, {num(b['mean'])} | "
-                     f"{'yes' if b['meets_both'] else 'no'} | {m['paper_pct']:.0f}%, {num(m['paper_mean'])} |")
+        if main and others:
+            m, b = main[0], min(others, key=lambda r: r["distance"])
+            out.append(dict(row=row, main_trials=m["trials"], main_pct=m["success_pct"], main_mean=m["mean"],
+                            best_reading=b["reading"], trials=b["trials"], of=b["of"], success_pct=b["success_pct"],
+                            mean=b["mean"], meets_both=b["meets_both"], paper_pct=m["paper_pct"],
+                            paper_mean=m["paper_mean"]))
+    return out
+
+
+def best_reading_lines(rows):
+    """README table of best_reading_rows, each reading labelled as such."""
+    pct = lambda p, n, of=None: f"{p:.0f}% of {n}" + (f" (of {of} planned)" if of and n < of else "")
+    num = lambda x: "-" if x is None else f"{x:,.0f}"
+    lines = ["| row | main run: success, mean | best-matching reading | its success, mean | meets both targets "
+             "| paper |", "|---|---|---|---|---|---|"]
+    for b in best_reading_rows(rows):
+        lines.append(f"| {b['row']} | {pct(b['main_pct'], b['main_trials'])}, {num(b['main_mean'])} | "
+                     f"{b['best_reading']} | {pct(b['success_pct'], b['trials'], b['of'])}, {num(b['mean'])} | "
+                     f"{'yes' if b['meets_both'] else 'no'} | {b['paper_pct']:.0f}%, {num(b['paper_mean'])} |")
     return "\n".join(lines)
 
 
@@ -270,14 +280,129 @@ def compute_rows(pairs):
     return rows + [total]
 
 
+def scale_statement(scale, results, pairs=None, train=False):
+    """The line each notebook opens its results with: which scale, which records, and (with
+    ``pairs`` of (experiment, records)) how many trials are behind the numbers."""
+    from .runner import SMOKE
+    if scale == "smoke":
+        what = (f"smoke, at most {SMOKE['trials']} trials per configuration and budgets capped at "
+                f"{SMOKE['budget']:,} sequences: a check that the pipeline runs, not comparable to "
+                "the paper")
+    else:
+        what = "paper, the paper's trial counts and sequence budgets"
+    if pairs is None:
+        where = "written to and read from" if train else "read from"
+        return f"Scale: {what}. Records {where} {results}."
+    trials = sum(len(r) for _, r in pairs)
+    return (f"Scale: {scale}; {trials:,} trials of {len(pairs)} configuration"
+            f"{'' if len(pairs) == 1 else 's'} from {results}"
+            f"{': not comparable to the paper' if scale == 'smoke' else ''}.")
+
+
+# Which notebook trains which experiments: the experiment number is the notebook number.
+NOTEBOOKS = {"1": "01_embedded_reber", "2": "02_long_time_lags", "3": "03_noise_and_signal",
+             "4": "04_adding", "5": "05_multiplication", "6": "06_temporal_order"}
+# Per-step weight updates made 2b about 5 times slower per sequence in a short check (one 2b+step
+# trial stopped at 300,000 sequences, not recorded). Used only to estimate rows with no records.
+PER_STEP_SLOWDOWN = 5.0
+
+
+def estimate_core_hours(exp, pairs):
+    """Core-hours of an experiment with no records, from its main row's measured time per sequence,
+    as if every trial ran to its budget (an upper bound); None when there is no basis."""
+    measured = {e.id: r for e, r in pairs}
+    base = measured.get(exp.id.split("+")[0])
+    if exp.variant != "step" or not base:
+        return None
+    per_seq = sum(r["wall_time"] for r in base) / sum(r["sequences_trained"] for r in base)
+    return exp.trials * exp.budget * per_seq * PER_STEP_SLOWDOWN / 3600
+
+
+def runtime_rows(pairs, missing=()):
+    """What ``make reproduce`` at paper scale costs, per notebook: trials and measured core-hours
+    from the records, plus an estimate for configurations without records (``missing``: experiments).
+    """
+    rows = {}
+    for exp, records in pairs:
+        r = rows.setdefault(NOTEBOOKS[exp.id[0]], dict(trials=0, core_hours=0.0, estimated=[]))
+        r["trials"] += len(records)
+        r["core_hours"] += sum(x["wall_time"] for x in records) / 3600
+    for exp in missing:
+        r = rows.setdefault(NOTEBOOKS[exp.id[0]], dict(trials=0, core_hours=0.0, estimated=[]))
+        r["estimated"].append((exp, estimate_core_hours(exp, pairs)))
+    return [dict(notebook=k, **rows[k]) for k in sorted(rows)]
+
+
+def runtime_table(pairs, missing=()):
+    """The README's runtime table (markdown) and the totals: measured, estimated."""
+    lines = ["| notebook | trials recorded | core-hours measured | not recorded yet: estimate |",
+             "|---|---|---|---|"]
+    measured = estimated = 0.0
+    unknown = []
+    for r in runtime_rows(pairs, missing):
+        est = []
+        for exp, hours in r["estimated"]:
+            if hours is None:
+                unknown.append(exp.id)
+                est.append(f"{exp.id} ({exp.trials} trials): no basis for an estimate")
+            else:
+                estimated += hours
+                est.append(f"{exp.id} ({exp.trials} trials): about {hours:.0f} core-hours")
+        measured += r["core_hours"]
+        lines.append(f"| {r['notebook']} | {r['trials']:,} | {r['core_hours']:.1f} | "
+                     f"{'; '.join(est) or '-'} |")
+    lines.append(f"| total | {sum(len(r) for _, r in pairs):,} | {measured:.1f} | "
+                 f"{f'about {estimated:.0f} core-hours' if estimated else '-'} |")
+    return "\n".join(lines), measured, estimated, unknown
+
+
 README_BEGIN = "<!-- results: written by `python -m lstm97 readme` from the records; do not edit by hand -->"
 README_END = "<!-- /results -->"
 
 
-def readme_block(pairs, missing):
-    """The generated part of the README's Results section: compute, ours beside the paper for every
-    row, and when the nets learn versus when the criterion holds."""
+def study_runtime(study):
+    """The readings study's line of the runtime table (notebook 08): its reading pairs' measured
+    core-hours, and for unfinished pairs an estimate from their own recorded trials' mean time.
+    ``study``: [(experiment, records, planned trials)] of the plan's reading pairs."""
+    hours = sum(r["wall_time"] for _, recs, _ in study for r in recs) / 3600
+    est, unknown, todo = 0.0, [], 0
+    for exp, recs, n in study:
+        if len(recs) < n:
+            todo += n - len(recs)
+            if recs:
+                est += (n - len(recs)) * np.mean([r["wall_time"] for r in recs]) / 3600
+            else:
+                unknown.append(exp.id)
+    line = (f"| 08_readings | {sum(len(r) for _, r, _ in study):,} | {hours:.1f} | "
+            + (f"{todo:,} planned trials: about {est:.1f} core-hours for the started pairs"
+               + (f", no basis yet for {len(unknown)} unstarted pairs" if unknown else "") if todo else "-")
+            + " |")
+    return line, hours, est, unknown
+
+
+def readme_block(pairs, missing, study=None, study_rows=None):
+    """The generated part of the README's Results section: compute and the runtime of a paper-scale
+    ``make reproduce``, ours beside the paper for every row, when the nets learn versus when the
+    criterion holds, and the readings study's best-matching reading per row. ``missing``: the ids
+    of the experiments with no records; ``study``: see study_runtime; ``study_rows``: reading_rows."""
+    from .experiments import EXPERIMENTS
     total = compute_rows(pairs)[-1]
+    runtime, measured, estimated, unknown = runtime_table(pairs, [EXPERIMENTS[i] for i in missing])
+    if study:
+        line, hours, est, unk = study_runtime(study)
+        measured, estimated = measured + hours, estimated + est
+        if unk:
+            unknown = unknown + [f"{len(unk)} unstarted pairs of the readings study"]
+        trials = sum(len(r) for _, r in pairs) + sum(len(r) for _, r, _ in study)
+        runtime = "\n".join([runtime.rsplit("\n", 1)[0], line,
+                              f"| total | {trials:,} | {measured:.1f} | "
+                              f"{f'about {estimated:.0f} core-hours' if estimated else '-'} |"])
+    if estimated:
+        whole = (f"about {(measured + estimated) / 2:.0f} hours on 2 cores ({measured:.1f} "
+                 f"core-hours measured plus about {estimated:.0f} estimated")
+        whole += f"; nothing known for {', '.join(unknown)})" if unknown else ")"
+    else:
+        whole = f"about {measured / 2:.1f} hours on 2 cores"
     partial = [f"{e.id} ({len(r)} of {e.trials})" for e, r in pairs if len(r) < e.trials]
     num = lambda x: "-" if x is None else f"{x:,.0f}"
     learn = ["| experiment | first chunk 90% right (median) | first chunk 99% right (median) "
@@ -293,6 +418,12 @@ def readme_block(pairs, missing):
         f"times; two processes ran them, so about {total['hours_on_2_cores']:.1f} hours on 2 cores).",
         f"- Rows not run yet: {', '.join(missing) or 'none'}.",
         f"- Rows with fewer trials than the paper's count so far: {', '.join(partial) or 'none'}.",
+        f"- A complete `make reproduce` (paper scale, every row the notebooks run) takes {whole}. "
+        "Per notebook (notebooks 00 and 07 train nothing; the estimates assume every trial runs to "
+        f"its budget, at the main row's measured time per sequence times {PER_STEP_SLOWDOWN:g}, the "
+        "slowdown per-step updates showed in a short 2b check):",
+        "",
+        runtime,
         "",
         markdown_rows(pairs),
         "",
@@ -301,4 +432,9 @@ def readme_block(pairs, missing):
         "paper's criterion held (mean over successful trials):",
         "",
         *learn,
+        *(["", "The readings study (notebook 08): for each row it covers, the main run and the reading "
+           "of the paper's set-up that comes closest to the paper's row (smallest |success % - paper's| / 10 "
+           "+ |log2 mean ratio|), labelled as such. Main rows stay the literal 1997 set-up; "
+           "notebook 08 shows every reading and what each contradicts in the paper.", "",
+           best_reading_lines(study_rows)] if study_rows else []),
         README_END])

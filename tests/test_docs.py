@@ -11,11 +11,7 @@ PAPER = ROOT / "docs" / "paper.md"
 
 # Files that still cite "SPEC §" because others own them; they are renamed separately. Remove a
 # file from this list once it is renamed (test_pending_list_is_current says when).
-PENDING = {"lstm97/experiments.py",
-           "notebooks/00_constant_error_carousel.ipynb", "notebooks/01_embedded_reber.ipynb",
-           "notebooks/02_long_time_lags.ipynb", "notebooks/03_noise_and_signal.ipynb",
-           "notebooks/04_adding.ipynb", "notebooks/05_multiplication.ipynb",
-           "notebooks/06_temporal_order.ipynb", "notebooks/07_summary.ipynb"}
+PENDING = set()
 
 NUMBER = r"\d+(?:\.\d+)*[a-z]?"
 REF = rf"§{NUMBER}(?:\s*[-–]\s*§?{NUMBER})?"

@@ -1,25 +1,203 @@
-"""Every notebook runs end to end at smoke scale (the recorded outputs are checked by nbval)."""
+"""The notebooks: their conventions, `make reproduce` and `make render` in a clean clone, `make html`
+in a browser. (nbval checks the recorded outputs of the cells tagged nbval-check-output.)
+
+The conventions, which a new notebook (e.g. 08_readings) must follow; lstm97/notebooks.py explains
+them and test_notebook_conventions checks them:
+  * exactly one cell tagged `parameters`, defaulting to scale="paper", results="../data/results",
+    train=False (what `make render` runs with), plus `scheduler` and `seed`; no `injected-parameters`
+    cell in the committed file;
+  * nbval markers as cell tags (`nbval-check-output`), never as `# NBVAL_...` comments;
+  * the first output is the scale statement (`lstm97.summary.scale_statement`, "Scale: ...");
+  * stored normalised (`python -m lstm97.notebooks check`; `make render` writes them so).
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9]*.ipynb"))
+from lstm97 import notebooks as nbtools
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+BIN = Path(sys.executable).parent            # the venv running the tests (not resolved: a symlink)
 
 
+def _nb(path):
+    import nbformat
+    return nbformat.read(path, as_version=4)
+
+
+def _outputs_text(nb):
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            yield out.get("text") or "".join(v for k, v in out.get("data", {}).items()
+                                             if k.startswith("text/")) or out.get("evalue", "")
+
+
+# --------------------------------------------------------------------------- conventions
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_at_smoke_scale(path, tmp_path):
-    papermill = pytest.importorskip("papermill")
-    out = tmp_path / path.name
-    papermill.execute_notebook(str(path), str(out), cwd=str(path.parent), progress_bar=False,
-                               parameters=dict(scale="smoke", results=str(tmp_path / "results"),
-                                               train=True, seed=0))
-    assert out.exists()
+def test_notebook_conventions(path):
+    nb = _nb(path)
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    assert sum("parameters" in t for t in tags) == 1, "exactly one parameters cell"
+    assert not any("injected-parameters" in t for t in tags), "a duplicated (injected) parameters cell"
+    defaults = nbtools.parameter_defaults(nb)
+    assert {k: defaults.get(k) for k in nbtools.RENDER_DEFAULTS} == nbtools.RENDER_DEFAULTS
+    assert {"scheduler", "seed"} <= set(defaults)
+    assert any("nbval-check-output" in t for t in tags), "no output checked by nbval"
+    for cell in nb.cells:
+        assert "NBVAL_" not in cell.source, "nbval markers belong in cell tags, not in the source"
+        assert "SPEC §" not in cell.source and "this machine" not in cell.source
+    first = next(text for text in _outputs_text(nb) if text)
+    assert first.startswith("Scale: "), f"the first output must state the scale, not {first[:60]!r}"
+    for text in _outputs_text(nb):
+        assert "SPEC §" not in text and "IProgress" not in text and "Traceback" not in text
+    assert not any(o.output_type == "error" for c in nb.cells for o in c.get("outputs", []))
+    assert nbtools.is_normalised(path), "not stored normalised: run make render"
+    if path.stem[:2] not in ("00", "07"):
+        assert any("Deviations and choices" in c.source for c in nb.cells)
 
 
-def test_every_experiment_notebook_has_parameters_and_deviations():
-    import json
+def _tiny_notebook(path, body):
+    import nbformat
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": nbtools.KERNELSPEC})
+    params = nbformat.v4.new_code_cell('scale = "paper"\nresults = "../data/results"\ntrain = False',
+                                       metadata={"tags": ["parameters"]})
+    nb.cells = [params, nbformat.v4.new_code_cell(body)]
+    path.write_text(nbformat.writes(nb))
+    return path
+
+
+def test_execution_is_byte_identical_when_nothing_changed(tmp_path):
+    src = _tiny_notebook(tmp_path / "src.ipynb", "import matplotlib.pyplot as plt\nprint(scale)\n"
+                         "plt.plot([1, 2, 3]); plt.show()")
+    a, b = tmp_path / "a" / "n.ipynb", tmp_path / "b" / "n.ipynb"
+    nbtools.execute(src, a, {"scale": "smoke"}, log=False)
+    nbtools.execute(src, b, {"scale": "smoke"}, log=False)
+    assert a.read_bytes() == b.read_bytes()
+    nb = json.loads(a.read_text())
+    assert "papermill" not in nb["metadata"] and "version" not in nb["metadata"]["language_info"]
+    assert all("execution" not in c["metadata"] and "papermill" not in c["metadata"] for c in nb["cells"])
+    assert [c["id"] for c in nb["cells"]][1] == "injected-parameters"
+    assert nbtools.is_normalised(a)
+
+
+def test_a_failed_execution_leaves_the_previous_notebook_and_no_partial_file(tmp_path):
+    src = _tiny_notebook(tmp_path / "src.ipynb", "raise RuntimeError('stop')")
+    target = tmp_path / "out" / "n.ipynb"
+    target.parent.mkdir()
+    target.write_text("previous")
+    with pytest.raises(Exception, match="stop"):
+        nbtools.execute(src, target, log=False)
+    assert target.read_text() == "previous"
+    assert [p.name for p in target.parent.iterdir()] == ["n.ipynb"]
+
+
+# --------------------------------------------------------------------------- make reproduce / render
+def _git(cwd, *args):
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def _make(clone, *args):
+    # BIN: the venv running the tests; STAMP= empties the venv prerequisite so make builds no venv.
+    env = dict(os.environ, PYTHONPATH=str(clone))             # the clone's lstm97, also in the kernels
+    run = subprocess.run(["make", "-C", str(clone), *args, f"BIN={BIN}", "STAMP="], env=env,
+                         capture_output=True, text=True, timeout=1800)
+    assert run.returncode == 0, f"make {' '.join(args)} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    return run
+
+
+def test_reproduce_and_render_change_no_tracked_file(tmp_path):
+    """make reproduce SCALE=smoke in a clean clone of the committed state: every notebook executed
+    into results/reproduce/smoke/notebooks, with its scale stated, and `git status` still empty.
+    Then make render of three fast notebooks (no training; the others work alike) is a no-op."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    _make(clone, "reproduce", "SCALE=smoke")
+    assert _git(clone, "status", "--porcelain", "--untracked-files=all") == ""
+    out = clone / "results" / "reproduce" / "smoke" / "notebooks"
+    assert sorted(p.name for p in out.iterdir()) == [p.name for p in NOTEBOOKS]   # no partial files
+    for path in sorted(out.iterdir()):
+        nb = _nb(path)
+        texts = [t for t in _outputs_text(nb) if t]
+        assert texts[0].startswith("Scale: smoke") or "does not apply" in texts[0], path.name
+        assert not any("IProgress" in t or "Warning" in t or "\r" in t for t in texts), path.name
+        assert nbtools.parameter_defaults(nb)["train"] is False           # the source's default ...
+        injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert len(injected) == 1 and "train = True" in injected[0].source   # ... overridden
+    assert (clone / "results" / "reproduce" / "smoke" / "2a").is_dir()       # the trial records
+    fast = [f"notebooks/{p.name}" for p in NOTEBOOKS if p.stem[:2] in ("00", "05", "07")]
+    _make(clone, "render", f"NOTEBOOKS={' '.join(fast)}")
+    assert _git(clone, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+# --------------------------------------------------------------------------- make html, in Chromium
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--enable-logging=stderr", "--v=0"]
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    if os.environ.get("CI") or os.environ.get("LSTM97_REQUIRE_BROWSER"):
+        pytest.fail("Chromium is required here (CI or LSTM97_REQUIRE_BROWSER is set) but not "
+                    "installed: apt-get install -y chromium chromium-driver")
+    pytest.skip("Chromium is not installed (apt-get install -y chromium chromium-driver); "
+                "set LSTM97_REQUIRE_BROWSER=1 to make that a failure")
+
+
+def _load(browser, page, tmp_path):
+    """(DOM after loading, JavaScript errors) of a page in headless Chromium with a new profile."""
+    profile = tempfile.mkdtemp(dir=tmp_path, prefix="profile")
+    run = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",
+                          page.resolve().as_uri()], capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-2000:]
+    errors = [line for line in run.stderr.splitlines() if ":CONSOLE" in line and "Uncaught" in line]
+    return run.stdout, errors
+
+
+def _check_page(browser, page, tmp_path, title, images):
+    dom, errors = _load(browser, page, tmp_path)
+    assert not errors, f"{page.name}: JavaScript errors {errors}"
+    assert f"<title>{title}</title>" in dom, f"{page.name}: not loaded (title missing)"
+    figures = re.findall(r'<img\b[^>]*\ssrc="data:image/png;base64,[A-Za-z0-9+/=]{8,}', dom)
+    assert len(figures) == images, f"{page.name}: figures missing ({len(figures)} of {images})"
+    return dom
+
+
+def test_html_pages_load_in_a_browser_with_their_figures(tmp_path):
+    import html
+    browser = _chromium()
+    index = nbtools.html(NOTEBOOKS, tmp_path / "html")
+    dom, errors = _load(browser, index, tmp_path)
+    assert not errors
+    links = [f'href="{p.stem}.html"' for p in NOTEBOOKS]
+    positions = [dom.find(link) for link in links]
+    assert -1 not in positions and positions == sorted(positions), "index: every notebook, in order"
+    results = dom[dom.index('id="results"'):]
+    assert "<table>" in results and "<td>2c-9</td>" in results, "index: the README's results table"
     for path in NOTEBOOKS:
-        cells = json.loads(path.read_text())["cells"]
-        assert any("parameters" in c["metadata"].get("tags", []) for c in cells), path.name
-        if path.stem[:2] not in ("00", "07"):
-            assert any("Deviations and choices" in "".join(c["source"]) for c in cells), path.name
+        nb = _nb(path)
+        images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+        title = html.escape(nbtools.notebook_title(nb, path.stem), quote=False)
+        _check_page(browser, tmp_path / "html" / f"{path.stem}.html", tmp_path, title, images)
+
+
+def test_the_browser_check_catches_a_broken_page(tmp_path):
+    browser = _chromium()
+    page = tmp_path / "broken.html"
+    page.write_text('<html><head><title>t</title><script>undefined_function();</script></head>'
+                    '<body><img src="data:image/png;base64,iVBORw0KGgo="></body></html>')
+    with pytest.raises(AssertionError, match="JavaScript errors"):
+        _check_page(browser, page, tmp_path, "t", 1)
+    page.write_text('<html><head><title>t</title></head><body></body></html>')
+    with pytest.raises(AssertionError, match="figures missing"):
+        _check_page(browser, page, tmp_path, "t", 1)

@@ -1,0 +1,40 @@
+"""The README's runtime of a paper-scale `make reproduce`: per notebook from the records' wall times,
+with a labelled estimate for configurations without records."""
+import pytest
+
+from lstm97 import summary
+from lstm97.experiments import EXPERIMENTS
+
+
+def _records(n, wall, seqs):
+    return [dict(wall_time=wall, sequences_trained=seqs, steps=100 * seqs, stages={}, test={},
+                 curve=[], stopped="budget", success=False) for _ in range(n)]
+
+
+def test_runtime_table_sums_per_notebook_and_estimates_the_missing_step_rows():
+    pairs = [(EXPERIMENTS["1-1"], _records(30, 36.0, 1000)), (EXPERIMENTS["1-2"], _records(30, 36.0, 1000)),
+             (EXPERIMENTS["2b"], _records(18, 720.0, 5_000_000)), (EXPERIMENTS["6a"], _records(20, 18.0, 100))]
+    missing = [EXPERIMENTS["2b+step"], EXPERIMENTS["3a-T100-N3"]]
+    rows = {r["notebook"]: r for r in summary.runtime_rows(pairs, missing)}
+    assert rows["01_embedded_reber"]["trials"] == 60
+    assert rows["01_embedded_reber"]["core_hours"] == pytest.approx(60 * 36 / 3600)
+    assert rows["06_temporal_order"]["core_hours"] == pytest.approx(20 * 18 / 3600)
+    (exp, hours), = rows["02_long_time_lags"]["estimated"]
+    # every trial to its budget at 2b's measured time per sequence, times the per-step slowdown
+    per_seq = 720.0 / 5_000_000
+    assert hours == pytest.approx(exp.trials * exp.budget * per_seq * summary.PER_STEP_SLOWDOWN / 3600)
+    assert rows["03_noise_and_signal"]["estimated"] == [(EXPERIMENTS["3a-T100-N3"], None)]
+    table, measured, estimated, unknown = summary.runtime_table(pairs, missing)
+    assert measured == pytest.approx((60 * 36 + 18 * 720 + 20 * 18) / 3600)
+    assert estimated == pytest.approx(hours) and unknown == ["3a-T100-N3"]
+    assert "2b+step (18 trials): about" in table and "3a-T100-N3 (10 trials): no basis" in table
+    lines = table.splitlines()
+    assert lines[-1].startswith("| total | 98 |")
+
+
+def test_readme_block_states_the_whole_reproduce_time():
+    pairs = [(EXPERIMENTS["2b"], _records(18, 720.0, 5_000_000))]
+    block = summary.readme_block(pairs, ["2b+step"])
+    total = (18 * 720 / 3600 + summary.estimate_core_hours(EXPERIMENTS["2b+step"], pairs)) / 2
+    assert f"takes about {total:.0f} hours on 2 cores" in block
+    assert "| 02_long_time_lags | 18 | 3.6 |" in block
