@@ -181,7 +181,7 @@ CHOICES = {
     "st3 error": "'Average training error' is the mean over the 2,000 most recent sequences of the "
                  "end-of-sequence E = sum_k (d_k - y_k)^2 (docs/paper.md §6.13).",
     "initial ranges": "Exp 1 input-gate biases are random in [-0.2, 0.2] like every other Exp 1 "
-                      "weight (docs/paper.md §6.5); Exp 1 4-block nets use output-gate biases -1..-4 (§6.6).",
+                      "weight (docs/paper.md §6.5); Exp 1 4-block nets use output-gate biases -1..-4 (docs/paper.md §6.6).",
 }
 
 
