@@ -102,6 +102,13 @@ def _parser():
     run.add_argument("--seed", type=_seed, default=0, help="base seed, an integer >= 0 (default: 0)")
     run.add_argument("--json", action="store_true", help="print one JSON object")
     ap.run_parser = run
+    study = sub.add_parser("study", help="the readings study (notebook 08): list its pre-registered "
+                           "pairs with their records, or train the missing ones (--train)")
+    study.add_argument("--results", default="data/results",
+                       help="where the study's records are (default: the committed data/results, "
+                            "which --train adds to: that is its purpose)")
+    study.add_argument("--train", action="store_true", help="train every planned trial not recorded yet")
+    study.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
     readme = sub.add_parser("readme", help="rewrite the README's generated results from the records")
     readme.add_argument("--results", default="data/results")
     readme.add_argument("--file", default="README.md")
@@ -255,6 +262,32 @@ def run(ap, args):
     return 0
 
 
+def study(args):
+    """The readings study's plan with its records so far; --train adds the missing trials."""
+    from . import readings
+    from .runner import load_records
+    if args.workers is not None and args.workers < 1:
+        print(f"error: argument --workers: must be a positive integer, got {args.workers}", file=sys.stderr)
+        return 2
+    if args.train:
+        try:
+            readings.run_plan(args.results, workers=args.workers)
+        except KeyboardInterrupt:
+            print(f"interrupted: every finished trial is recorded in {args.results}; "
+                  "run the same command again to resume", file=sys.stderr)
+            return 130
+    for exp_id, n in readings.PLAN:
+        try:
+            recs = load_records(args.results, exp_id)
+        except RecordError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(f"{exp_id:<32} {len(recs):>3} of {n:>3} trials, {sum(r['success'] for r in recs):>3} solved")
+    for pair, why in readings.SAME_AS_MAIN.items():
+        print(f"{pair:<32} the main run itself: {why}")
+    return 0
+
+
 def main(argv=None):
     ap = _parser()
     try:
@@ -267,6 +300,8 @@ def main(argv=None):
             rows = ", ".join(f"{paper.RESULTS[r]['table'] or 'text'} {r}" for r in e.rows)
             print(f"{e.id:<12} {rows:<26} {e.criterion:<8} {e.trials:>6} {e.n_weights:>7} {e.lr:>5}  {e.budget:,}")
         return 0
+    if args.command == "study":
+        return study(args)
     if args.command == "readme":
         try:
             return readme(args.results, args.file, args.check)

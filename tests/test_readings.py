@@ -87,3 +87,15 @@ def test_every_reading_record_belongs_to_the_plan():
         if exp.variant and exp.variant not in experiments.VARIANTS:
             assert folder.name in planned, folder.name
         assert n <= planned.get(folder.name, exp.trials), folder.name
+
+
+def test_cli_study_lists_every_planned_pair(capsys):
+    from lstm97.__main__ import main
+    assert main(["study", "--results", str(RESULTS)]) == 0
+    out = capsys.readouterr().out
+    for exp_id, n in readings.PLAN:
+        assert f"of {n:>3} trials" in out and exp_id in out
+    for pair in readings.SAME_AS_MAIN:
+        assert f"{pair} " in out and "the main run itself" in out
+    assert main(["study", "--workers", "0"]) == 2
+    assert "--workers" in capsys.readouterr().err
