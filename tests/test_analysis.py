@@ -196,3 +196,22 @@ def test_drift_in_training_starts_without_push_and_is_reproducible():
     assert rows[0]["gate push"] == rows[1]["gate push"] == 0
     assert any(r["gate push"] != 0 for r in rows[2:])      # training moves the gate weights
     assert rows == analysis.drift_in_training(exp, 2, checkpoints=(200, 0), n=3, seed=1)
+
+
+def test_reber_penultimate_counts_open_blocks_and_separability():
+    """The Exp 1 failure measures on nets whose answer is known: output gates forced shut, or
+    forced open with unsaturated cells."""
+    from lstm97 import analysis, experiments
+    from lstm97.network import LSTM97
+    exp = experiments.get("1-5")
+    task = exp.make_task(0)
+    net = LSTM97(**exp.net, seed=0)
+    net.weights["W_out"][:, -1] = -50.0                       # every output gate shut
+    shut = analysis.reber_penultimate(net, task)
+    assert shut["blocks_open"] == 0 and max(shut["out_gates"]) < 1e-10
+    net.weights["W_out"][:, -1] = 50.0                        # every gate open, small weights: h' large
+    net.weights["W_c"][:] *= 0.01
+    net.weights["W_in"][:] *= 0.01
+    wide = analysis.reber_penultimate(net, task)
+    assert wide["blocks_open"] == net.B and min(wide["out_gates"]) > 0.999
+    assert 0.0 <= wide["separable"] <= 1.0 and 0.0 <= wide["tp_right"] <= 1.0
