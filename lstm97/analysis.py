@@ -463,3 +463,12 @@ def reber_over_training(exp, trial, checkpoints, seed=0):
 
     run_trial(exp, trial, seed, on_chunk=look)
     return rows
+
+
+def reber_failure_kinds(exp, records):
+    """Of the failed trials with stored weights: how many fail mostly at the long lag (their most
+    frequent wrong step is the recall of the 2nd symbol) and how many at a short-lag transition."""
+    failed = [reber_failures(exp, r, top=1) for r in records if not r["success"] and "weights" in r]
+    recall = sum(f["most_frequent"].startswith("recall") for f in failed)
+    return dict(experiment=exp.id, failed_nets=len(failed), mostly_recall=recall,
+                mostly_short_lag=len(failed) - recall)
