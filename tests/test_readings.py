@@ -99,3 +99,39 @@ def test_cli_study_lists_every_planned_pair(capsys):
         assert f"{pair} " in out and "the main run itself" in out
     assert main(["study", "--workers", "0"]) == 2
     assert "--workers" in capsys.readouterr().err
+
+
+def _fake(n, solved_at):
+    """n records of which the first len(solved_at) succeeded after those sequence counts."""
+    recs = []
+    for t in range(n):
+        ok = t < len(solved_at)
+        recs.append(dict(trial=t, success=ok, stopped="solved" if ok else "budget",
+                         stages={"solved": solved_at[t]} if ok else {}, test={}, sequences_trained=1000,
+                         wall_time=36.0, steps=10))
+    return recs
+
+
+def test_verdicts_and_best_reading_from_known_records():
+    from lstm97 import summary
+    get = experiments.get
+    groups = {"2c-2": [(get("2c-2"), _fake(20, [400_000] * 2)),                 # 10%, 12.9x slower
+                       (get("2c-2+legend"), _fake(20, [31_000] * 19)),           # 95%, on time
+                       (get("2c-2+gate-bias"), _fake(10, [62_000] * 10))],       # 100%, 2x: 10 of 20
+              "6a": [(get("6a"), _fake(20, [31_390] * 20))]}                     # the main run matches
+    rows = summary.reading_rows(groups, dict(readings.PLAN))
+    by = {(r["row"], r["reading"]): r for r in rows}
+    assert by[("2c-2", "main")]["success_pct"] == 10 and not by[("2c-2", "main")]["meets_both"]
+    assert by[("2c-2", "legend")]["meets_both"] and by[("2c-2", "legend")]["distance"] == 0.5
+    assert by[("2c-2", "gate-bias")]["of"] == 20 and by[("2c-2", "gate-bias")]["distance"] == 1.0
+    verdicts = {v["row"]: v for v in summary.reading_verdicts(rows, readings.READINGS)}
+    assert verdicts["6a"]["verdict"] == "reproduced by the main run"
+    assert verdicts["2c-2"]["verdict"].startswith("reproduced only under a reading: legend: 95% of 20")
+    assert "[contradicts the main text" in verdicts["2c-2"]["verdict"]
+    assert "gate-bias: 100% of 10 (of 20 planned)" in verdicts["2c-2"]["verdict"]
+    assert verdicts["2c-2"]["best_reading"].startswith("legend")
+    best = summary.best_reading_rows(rows)
+    assert [b["row"] for b in best] == ["2c-2"] and best[0]["best_reading"] == "legend"
+    line, hours, est, unknown = summary.study_runtime([(get("2c-2+gate-bias"), _fake(10, [1] * 10), 20),
+                                                       (get("2c-2+full"), [], 20)])
+    assert hours == 0.1 and est == 0.1 and unknown == ["2c-2+full"] and "| 08_readings | 10 |" in line
