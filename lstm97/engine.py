@@ -44,6 +44,13 @@ def _apply(W, M, dW, lr):
 
 
 @njit(cache=True, error_model="numpy")
+def _apply_all(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, dW_in, dW_out, dW_c, dW_k, lr):
+    """One online update of every weight matrix (eq. 17); False if a weight became NaN or inf."""
+    ok = _apply(W_in, M_in, dW_in, lr) & _apply(W_out, M_out, dW_out, lr)
+    return ok & _apply(W_c, M_c, dW_c, lr) & _apply(W_k, M_k, dW_k, lr)
+
+
+@njit(cache=True, error_model="numpy")
 def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, hb, h_identity,
             z0, output_gates, shortcuts, learn, lr, step_update,
             x_idx, x_val, targets, starts, stats, store, outputs):
@@ -231,8 +238,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
                         dW_in[j, m] += e_s[c] * TI[c, m]
                         dW_c[c, m] += e_s[c] * TC[c, m]
                 if step_update:
-                    ok = _apply(W_in, M_in, dW_in, lr) & _apply(W_out, M_out, dW_out, lr)
-                    ok = ok & _apply(W_c, M_c, dW_c, lr) & _apply(W_k, M_k, dW_k, lr)
+                    ok = _apply_all(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, dW_in, dW_out, dW_c, dW_k, lr)
                     if not ok:
                         stats[q, 0] = np.nan
                         return q
@@ -245,8 +251,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
         if not np.isfinite(sse):
             return q
         if learn and not step_update:
-            ok = _apply(W_in, M_in, dW_in, lr) & _apply(W_out, M_out, dW_out, lr)
-            ok = ok & _apply(W_c, M_c, dW_c, lr) & _apply(W_k, M_k, dW_k, lr)
+            ok = _apply_all(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, dW_in, dW_out, dW_c, dW_k, lr)
             if not ok:
                 return q
     return -1

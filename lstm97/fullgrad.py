@@ -21,7 +21,7 @@ Memory: the activations of one sequence, O(T x hidden units).
 import numpy as np
 from numba import njit
 
-from .engine import _apply, _sig, net_args
+from .engine import _apply_all, _sig, net_args
 
 
 @njit(cache=True, error_model="numpy")
@@ -225,8 +225,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
                 _backward(i, False, t0, W_k, H_in, H_out, H_c, S, n_in, n_v, output_gates, shortcuts,
                           x_idx, x_val, targets, Z, YIN, YOUT, GG, DG, HS, DHS, YC, YK,
                           dW_in, dW_out, dW_c, dW_k)
-                ok = _apply(W_in, M_in, dW_in, lr) & _apply(W_out, M_out, dW_out, lr)
-                ok = ok & _apply(W_c, M_c, dW_c, lr) & _apply(W_k, M_k, dW_k, lr)
+                ok = _apply_all(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, dW_in, dW_out, dW_c, dW_k, lr)
                 if not ok:
                     stats[q, 0] = np.nan
                     return q
@@ -240,8 +239,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
             _backward(starts[q + 1] - t0 - 1, True, t0, W_k, H_in, H_out, H_c, S, n_in, n_v,
                       output_gates, shortcuts, x_idx, x_val, targets, Z, YIN, YOUT, GG, DG, HS, DHS,
                       YC, YK, dW_in, dW_out, dW_c, dW_k)
-            ok = _apply(W_in, M_in, dW_in, lr) & _apply(W_out, M_out, dW_out, lr)
-            ok = ok & _apply(W_c, M_c, dW_c, lr) & _apply(W_k, M_k, dW_k, lr)
+            ok = _apply_all(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, dW_in, dW_out, dW_c, dW_k, lr)
             if not ok:
                 return q
     return -1
