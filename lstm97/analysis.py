@@ -408,7 +408,7 @@ def reber_penultimate(net, task):
     string, whose input is the inner E and whose target is the second symbol (T or P).
 
     Returns a dict: median |s| and h'(s) over cells and strings, the mean output gate of each
-    block there, the mean number of blocks that can still take in the T/P error (output gate
+    block there (and the widest and next-widest of them), the mean number of blocks that can still take in the T/P error (output gate
     above OPEN_GATE and h'(s) above OPEN_H), whether the second symbol is linearly separable
     in the cell states there (least-squares accuracy, and the between-class share of the
     variance), and the share of strings whose T/P is predicted right.
@@ -433,8 +433,10 @@ def reber_penultimate(net, task):
     can = ((gates > OPEN_GATE) & (dh_block > OPEN_H)).sum(1)
     X = np.column_stack([finals, np.ones(len(finals))])
     coef = np.linalg.lstsq(X, np.where(label, 1.0, -1.0), rcond=None)[0]
+    mean_gates = np.sort(gates.mean(0))[::-1]
     return dict(abs_s=_r(np.median(np.abs(finals))), h_prime=_r(np.median(dh)),
-                out_gates=[_r(g) for g in gates.mean(0)], blocks_open=_r(can.mean()),
+                out_gates=[_r(g) for g in gates.mean(0)], widest_gate=_r(mean_gates[0]),
+                next_gate=_r(mean_gates[1]) if net.B > 1 else None, blocks_open=_r(can.mean()),
                 separable=_r(np.mean((X @ coef > 0) == label)),
                 between=_r(_between_fraction(finals, label, (False, True))[0]),
                 tp_right=_r(np.mean(right)))

@@ -21,7 +21,7 @@ Memory: the activations of one sequence, O(T x hidden units).
 import numpy as np
 from numba import njit
 
-from .engine import _apply_all, _sig, net_args
+from .engine import ABS_ALL, ABS_END, ERR_END, SSE, _apply_all, _sig, net_args
 
 
 @njit(cache=True, error_model="numpy")
@@ -227,12 +227,12 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
                           dW_in, dW_out, dW_c, dW_k)
                 ok = _apply_all(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, dW_in, dW_out, dW_c, dW_k, lr)
                 if not ok:
-                    stats[q, 0] = np.nan
+                    stats[q, SSE] = np.nan
                     return q
-        stats[q, 0] = sse
-        stats[q, 1] = abs_all
-        stats[q, 2] = abs_end
-        stats[q, 3] = err_end
+        stats[q, SSE] = sse
+        stats[q, ABS_ALL] = abs_all
+        stats[q, ABS_END] = abs_end
+        stats[q, ERR_END] = err_end
         if not np.isfinite(sse):
             return q
         if not step_update:

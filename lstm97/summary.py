@@ -333,8 +333,9 @@ def runtime_rows(pairs, missing=()):
     return [dict(notebook=k, **rows[k]) for k in sorted(rows)]
 
 
-def runtime_table(pairs, missing=()):
-    """The README's runtime table (markdown) and the totals: measured, estimated."""
+def runtime_table(pairs, missing=(), study=None):
+    """The README's runtime table (markdown) and the totals: measured, estimated, and what has no
+    basis for an estimate. ``study``: the readings study's pairs (see study_runtime), one line."""
     lines = ["| notebook | trials recorded | core-hours measured | not recorded yet: estimate |",
              "|---|---|---|---|"]
     measured = estimated = 0.0
@@ -351,7 +352,15 @@ def runtime_table(pairs, missing=()):
         measured += r["core_hours"]
         lines.append(f"| {r['notebook']} | {r['trials']:,} | {r['core_hours']:.1f} | "
                      f"{'; '.join(est) or '-'} |")
-    lines.append(f"| total | {sum(len(r) for _, r in pairs):,} | {measured:.1f} | "
+    trials = sum(len(r) for _, r in pairs)
+    if study:
+        line, hours, est, unstarted = study_runtime(study)
+        lines.append(line)
+        measured, estimated = measured + hours, estimated + est
+        trials += sum(len(r) for _, r, _ in study)
+        if unstarted:
+            unknown.append(f"{len(unstarted)} unstarted pairs of the readings study")
+    lines.append(f"| total | {trials:,} | {measured:.1f} | "
                  f"{f'about {estimated:.0f} core-hours' if estimated else '-'} |")
     return "\n".join(lines), measured, estimated, unknown
 
@@ -387,16 +396,7 @@ def readme_block(pairs, missing, study=None, study_rows=None):
     of the experiments with no records; ``study``: see study_runtime; ``study_rows``: reading_rows."""
     from .experiments import EXPERIMENTS
     total = compute_rows(pairs)[-1]
-    runtime, measured, estimated, unknown = runtime_table(pairs, [EXPERIMENTS[i] for i in missing])
-    if study:
-        line, hours, est, unk = study_runtime(study)
-        measured, estimated = measured + hours, estimated + est
-        if unk:
-            unknown = unknown + [f"{len(unk)} unstarted pairs of the readings study"]
-        trials = sum(len(r) for _, r in pairs) + sum(len(r) for _, r, _ in study)
-        runtime = "\n".join([runtime.rsplit("\n", 1)[0], line,
-                              f"| total | {trials:,} | {measured:.1f} | "
-                              f"{f'about {estimated:.0f} core-hours' if estimated else '-'} |"])
+    runtime, measured, estimated, unknown = runtime_table(pairs, [EXPERIMENTS[i] for i in missing], study)
     if estimated:
         whole = (f"about {(measured + estimated) / 2:.0f} hours on 2 cores ({measured:.1f} "
                  f"core-hours measured plus about {estimated:.0f} estimated")

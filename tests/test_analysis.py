@@ -214,4 +214,5 @@ def test_reber_penultimate_counts_open_blocks_and_separability():
     net.weights["W_in"][:] *= 0.01
     wide = analysis.reber_penultimate(net, task)
     assert wide["blocks_open"] == net.B and min(wide["out_gates"]) > 0.999
+    assert wide["widest_gate"] == max(wide["out_gates"]) and wide["next_gate"] == sorted(wide["out_gates"])[-2]
     assert 0.0 <= wide["separable"] <= 1.0 and 0.0 <= wide["tp_right"] <= 1.0

@@ -82,15 +82,15 @@ def test_full_gradient_differs_from_the_truncated_one_on_recurrent_nets(name):
     assert max(np.abs(full[k] - trunc[k]).max() for k in full) > 1e-6
 
 
-@pytest.mark.parametrize("kw", [TOPOLOGIES["2a/2b (B, no og)"][4],
-                                dict(bias="all", init=0.5, recurrent=False)], ids=["2a/2b", "no-recurrence"])
-def test_without_recurrent_connections_nothing_is_truncated(kw):
+@pytest.mark.parametrize("blocks, kw", [(1, TOPOLOGIES["2a/2b (B, no og)"][4]),
+                                        (2, dict(bias="all", init=0.5, recurrent=False))],
+                         ids=["2a/2b", "no-recurrence"])
+def test_without_recurrent_connections_nothing_is_truncated(blocks, kw):
     """Why 2a+full and 2b+full are 2a and 2b themselves (readings.SAME_AS_MAIN), and why the
     reading 'no-recurrence' has the exact gradient: only the CEC carries error back in time,
     and the truncated traces (eqs. 25, 27) follow it exactly."""
     rng = np.random.default_rng(3)
-    net = lstm97.LSTM97(5, 5, 2 if "recurrent" in kw and kw.get("output_gates", True) else 1, 1, seed=3,
-                        **{k: v for k, v in kw.items()})
+    net = lstm97.LSTM97(5, 5, blocks, 1, seed=3, **kw)
     xs, targets = rng.normal(size=(9, 5)), rng.uniform(0, 1, (9, 5))
     full, trunc = fullgrad.full_gradient(net, xs, targets), truncated_gradient(net, xs, targets)
     assert max(np.abs(full[k]).max() for k in full) > 1e-4
