@@ -145,7 +145,7 @@ def test_sparse_one_hot_batches_give_the_same_gradient():
 
 
 def test_weight_counts_of_the_paper():
-    """docs/paper.md §4.0.1 (Table 2) and §4.1 (Table 1's estimates)."""
+    """Table 2's counts and Table 1's estimates (docs/paper.md §4.0.1 and §4.1)."""
     assert [rnn.table2_net(p).n_weights for p in (4, 10, 100)] == [36, 144, 10404]
     assert RNN(7, 7, 3, outputs="recurrent").n_weights == 170
     assert RNN(7, 7, 12, outputs="recurrent").n_weights == 494
