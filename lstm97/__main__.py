@@ -63,7 +63,7 @@ _seed = _int_from(0, "an integer >= 0")
 
 def _experiment(text):
     """An experiment id, or a paper row id measured by one experiment (5-13 -> 5)."""
-    if text in experiments.EXPERIMENTS or text in ALIASES:
+    if text in experiments.EXPERIMENTS or text in ALIASES or text in experiments.BASELINES:
         return text
     raise argparse.ArgumentTypeError(
         f"unknown experiment {text!r}; see python -m lstm97 list for the ids "
@@ -296,6 +296,11 @@ def main(argv=None):
         for e in experiments.EXPERIMENTS.values():
             rows = ", ".join(f"{paper.RESULTS[r]['table'] or 'text'} {r}" for r in e.rows)
             print(f"{e.id:<12} {rows:<26} {e.criterion:<8} {e.trials:>6} {e.n_weights:>7} {e.lr:>5}  {e.budget:,}")
+        print(f"\ncompetitors (learner; guessing budgets are in guesses):")
+        for e in experiments.BASELINES.values():
+            rows = ", ".join(f"{paper.result(r)['table']} {r}" for r in e.rows) or "- (no paper numbers)"
+            print(f"{e.id:<20} {e.gradient:<6} {rows:<26} {e.criterion:<8} {e.trials:>6} {e.n_weights:>7} "
+                  f"{e.lr:>5}  {e.budget:,}")
         return 0
     if args.command == "study":
         return study(args)

@@ -7,7 +7,8 @@ sequence), for three nets of the paper, trained by
   torch   ``torch.nn.LSTM`` trained online: batch 1, SGD, hidden size = number of cells,
           BPTT over the whole sequence, linear + sigmoid readout at the last step,
           one optimizer step per sequence, one thread, float32 (if torch is installed);
-then the memory training needs at T=100 versus T=10,000.
+then the memory training needs at T=100 versus T=10,000, the full gradient (reading 'full'),
+and the competitors' learners (RTRL, BPTT, Elman's procedure, weight guessing).
 Everything runs on one pinned core. ``--quick`` is a smoke run (timings meaningless).
 The speed targets set for the engine before it was written (README, Performance) are printed
 next to the results; they are measured, never asserted.
@@ -18,13 +19,14 @@ import platform
 import sys
 import time
 import tracemalloc
+from dataclasses import replace
 
 import numba
 import numpy as np
 
-from . import engine, fullgrad
+from . import bptt, elman, engine, fullgrad, guessing, rnn, rtrl
 from .network import LSTM97, train
-from .tasks import Adding, EmbeddedReber, TemporalOrder, VeryLongLag
+from .tasks import Adding, EmbeddedReber, NoiseFree, TemporalOrder, VeryLongLag
 
 # name, task, LSTM97(...) arguments, learning rate (docs/paper.md §3 table)
 NETS = [
@@ -131,6 +133,51 @@ def full_gradient_rows(budget, n_seq):
             row[key] = rate(lambda b: learner.train_batch(net, b, lr, update), chunks, budget)
         rows.append(row)
     return rows
+
+
+def competitor_rows(budget, n_seq):
+    """The competitors' learners (experiments.BASELINES): time steps per second with learning,
+    on their paper nets and tasks; guessing: guesses and evaluated steps per second."""
+    reber = EmbeddedReber.from_pair(0)
+    nets = [("2a RTRL p=4", rtrl, "step", lambda: rnn.table2_net(4, seed=0), NoiseFree(4), 1.0),
+            ("2a RTRL p=100", rtrl, "step", lambda: rnn.table2_net(100, seed=0), NoiseFree(100), 1.0),
+            ("2a BPTT p=100", bptt, "sequence", lambda: rnn.table2_net(100, seed=0), NoiseFree(100), 1.0),
+            ("1 RTRL 3", rtrl, "step", lambda: rnn.RNN(7, 7, 3, outputs="recurrent", seed=0), reber, 0.05),
+            ("1 RTRL 12", rtrl, "step", lambda: rnn.RNN(7, 7, 12, outputs="recurrent", seed=0), reber, 0.1),
+            ("1 ELM 15", elman, "step", lambda: rnn.RNN(7, 7, 15, seed=0), reber, 0.1)]
+    rows = []
+    for name, learner, update, make, task, lr in nets:
+        batch = task.sample(np.random.default_rng(0), n_seq)
+        parts = [batch.take(range(a, min(a + 50, len(batch)))) for a in range(0, len(batch), 50)]
+        net = make()
+        learner.train_batch(net, batch.take([0]), lr, update)                # compile or load the cache
+        rows.append({"net": name, "weights": net.n_weights,
+                     "steps": rate(lambda b: learner.train_batch(net, b, lr, update),
+                                   [(b, int(b.starts[-1])) for b in parts], budget)})
+    from .experiments import get
+    for exp_id in ("3a-T100-N3-guess-A1", "3a-T100-N3-guess-A2"):
+        exp = get(exp_id)
+        net, task = guessing.architecture(**exp.net, seed=0), exp.make_task()
+        data = np.random.default_rng(1)
+        t0, guesses, steps = time.perf_counter(), 0, 0
+        while time.perf_counter() - t0 < budget:
+            n, _, st, _ = guessing.search(replace(exp, budget=guessing.BLOCK, st2_mean=-1.0), task, net,
+                                          np.random.default_rng(guesses), data)
+            guesses, steps = guesses + n, steps + st
+        dt = time.perf_counter() - t0
+        rows.append({"net": exp_id, "weights": net.n_weights, "steps": steps / dt, "guesses": guesses / dt})
+    return rows
+
+
+def report_competitors(rows):
+    print("\nthe competitors (experiments.BASELINES): time steps per second with learning "
+          "(RTRL and ELM update every step, BPTT once per sequence); guessing: steps evaluated "
+          "and guesses per second (no guess passes: the rate of a trial that runs to its budget)")
+    head = f"{'net':22s} {'weights':>7s} {'steps/s':>9s} {'guesses/s':>9s}"
+    print(head + "\n" + "-" * len(head))
+    for r in rows:
+        g = f"{r['guesses']:9.3g}" if "guesses" in r else f"{'-':>9s}"
+        print(f"{r['net']:22s} {r['weights']:7d} {r['steps']:9.3g} {g}")
 
 
 def have_torch():
@@ -246,11 +293,13 @@ def main(argv=None):
                          "torch": torch_rate(make(), batch, lr, budget) if torch_ok else None})
         mem = memory(torch_ok)
         full = full_gradient_rows(0.05 if quick else 1.0, n_seq)
+        competitors = competitor_rows(0.05 if quick else 1.0, 20 if quick else n_seq)
     finally:
         if cpus:
             os.sched_setaffinity(0, cpus)
     report(rows, mem, torch_ok)
     report_full(full)
+    report_competitors(competitors)
     return rows, mem
 
 

@@ -47,7 +47,8 @@ class Experiment:
     nseq: tuple = ()
     update: str = "sequence"
     grow: bool = False      # 2a/2b: add the cell once the error stops decreasing (docs/paper.md §6.7)
-    gradient: str = "truncated"   # "full": the untruncated gradient (reading 'full', fullgrad.py)
+    gradient: str = "truncated"   # "full": the untruncated gradient (reading 'full', fullgrad.py);
+    #                               a competitor's learner: "rtrl", "bptt", "elman", "guess" (BASELINES)
     seed_id: str = ""       # the id whose seeds the trials use ('' = this id; readings: the main run's)
 
     def make_task(self, trial=0):
@@ -68,12 +69,21 @@ class Experiment:
         return self.id.partition("+")[0]
 
     @property
+    def is_baseline(self):
+        """A competitor of LSTM (BASELINES): its net is an rnn.RNN, not an LSTM97."""
+        return self.gradient in BASELINE_LEARNERS
+
+    @property
     def n_weights(self):
+        if self.is_baseline:
+            from .runner import make_net
+            return make_net(self).n_weights
         return paper.TABLE10[self.condition]["weights"]
 
     @property
     def paper_row(self):
-        return paper.row(self.rows[0])
+        """The paper's row this is compared with (None for guessing: the paper gives no numbers)."""
+        return paper.result(self.rows[0]) if self.rows else None
 
 
 TASKS = {c.__name__: c for c in (Adding, Multiplication, NoiseFree, NoLocalRegularities,
@@ -159,6 +169,48 @@ VARIANTS = {"step": "per-step updates", "multihot": "multi-hot targets",
 
 EXPERIMENTS = _all()
 
+
+# --------------------------------------------------------------------------- competitors (issue 16)
+BASELINE_LEARNERS = ("rtrl", "bptt", "elman", "guess")
+GUESS_BUDGET = 1_000_000      # guesses per trial (our choice; the companion papers give none)
+
+
+def _baselines():
+    """The competitor rows of Tables 1 and 2, and random weight guessing (docs/paper.md §4.1,
+    §4.2, §5.8, §6.17). Same tasks, criteria and trial counts as the LSTM rows they sit beside."""
+    ex = []
+    two_a = EXPERIMENTS["2a"]
+    table2 = lambda p: dict(n_in=p + 1, n_out=p + 1, hidden=1, recurrence="self", shortcuts=True, init=0.2)
+    common = dict(criterion="window", budget=5_000_000, abs=0.25, window=10_000, all_steps=True, test_size=0)
+    for lr in (1.0, 4.0, 10.0):
+        ex.append(Experiment(f"2a-rtrl-p4-lr{lr:g}", "2a", (f"T2-RTRL-p4-lr{lr:g}",), ("NoiseFree", (4,)),
+                             table2(4), lr, 18, update="step", gradient="rtrl", **common))
+    for method, p in (("rtrl", 10), ("rtrl", 100), ("bptt", 100)):  # the paper: "1.0-10.0"
+        for lr in (1.0, 4.0, 10.0):
+            ex.append(Experiment(f"2a-{method}-p{p}-lr{lr:g}", "2a", (f"T2-{method.upper()}-p{p}",),
+                                 ("NoiseFree", (p,)), table2(p), lr, 18,
+                                 update="step" if method == "rtrl" else "sequence", gradient=method, **common))
+    assert two_a.window == common["window"] and two_a.abs == common["abs"]
+    reber = dict(criterion="reber", check_every=256)
+    rtrl_net = lambda H: dict(n_in=7, n_out=7, hidden=H, outputs="recurrent", init=0.2)
+    for H, lr, row in ((3, 0.05, "T1-RTRL-3"), (12, 0.1, "T1-RTRL-12")):
+        budget = max(100_000, 5 * paper.COMPETITOR_ROWS[row]["success_after"])
+        ex.append(Experiment(f"1-rtrl{H}", "1", (row,), ("EmbeddedReber", ()), rtrl_net(H), lr, 30,
+                             budget=budget, update="step", gradient="rtrl", **reber))
+    ex.append(Experiment("1-elm15", "1", ("T1-ELM",), ("EmbeddedReber", ()),
+                         dict(n_in=7, n_out=7, hidden=15, init=0.2), 0.1, 30, budget=1_000_000,
+                         update="step", gradient="elman", **reber))
+    for lstm_id in ("3a-T100-N3", "3b-T100-N3", "3c-T100-N3", "4-1", "6a"):
+        e = EXPERIMENTS[lstm_id]
+        for arch, n in (("A1", 1), ("A2", 10)):
+            ex.append(replace(e, id=f"{lstm_id}-guess-{arch}", rows=(), lr=0.0, budget=GUESS_BUDGET,
+                              gradient="guess", check_every=0, update="sequence",
+                              net=dict(arch=arch, n_in=e.net["n_in"], n_out=e.net["n_out"], hidden=n)))
+    return {e.id: e for e in ex}
+
+
+BASELINES = _baselines()
+
 # Points the paper leaves open (docs/paper.md §6), as chosen here; notebooks print them.
 CHOICES = {
     "update": "Weights change once per sequence, by the sum of that sequence's Δw (docs/paper.md §6.3). "
@@ -185,12 +237,33 @@ CHOICES = {
 }
 
 
+# The competitors' open points (issue 16), apart from CHOICES until their notebooks show them.
+BASELINE_CHOICES = {
+    "competitors": "Competitor rows (BASELINES) use the LSTM row's task, criterion, checks and trial "
+                   "count. Nets: rnn.py (Table 1's RTRL nets are Williams & Zipser nets whose 7 outputs "
+                   "are recurrent units, no bias: 170/494 weights; ELM is Elman's 7-15-7 net, no bias: "
+                   "435; Table 2's is one self-recurrent unit and p+1 outputs: 36/144/10404), all weights "
+                   "in [-0.2, 0.2], logistic units, activations reset to 0 per sequence. Error and "
+                   "learning rate as for LSTM (E = sum (d-y)^2, e = f'(d-y), dw = lr e y). RTRL and "
+                   "Elman's procedure update after every step with a target (online); BPTT is "
+                   "untruncated, once per sequence. Table 2's p=10/100 rows ('1.0-10.0') run at 1, 4 "
+                   "and 10. Budgets: 5 million sequences (Table 2); Table 1 as for LSTM, 5x the row's "
+                   "'success after', at least 100,000 (ELM: 5x its 200,000). ELM's learning rate, "
+                   "not in Table 1, is 0.1.",
+    "guessing": "Random weight guessing (guessing.py): weights in [-100, 100], A1 (n=1) and A2 (n=10), "
+                f"at most {GUESS_BUDGET:,} guesses per trial; a guess must pass the LSTM row's own "
+                "stopping test on fresh sequences (ST1+ST2 on 256; ST3 on a 2000-sequence window).",
+}
+
+
 def get(experiment_id):
     """The Experiment with this id: a main run, one of VARIANTS, or a main run under readings
     ('2c-5+cells-from-inputs', '1-5+full+step'; see readings.py). ValueError naming the
     valid ids otherwise."""
     if experiment_id in EXPERIMENTS:
         return EXPERIMENTS[experiment_id]
+    if experiment_id in BASELINES:
+        return BASELINES[experiment_id]
     from . import readings
     base, names = readings.split(str(experiment_id))
     if base in EXPERIMENTS and "+" not in base and names:

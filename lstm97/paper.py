@@ -209,27 +209,45 @@ RESULTS = {
 # RCC: Fahlman 1991). All weight counts there are the authors' estimates (printed with "≈"),
 # hence weights_approx=True. lr None where the paper prints "-". Ranges stay strings as printed.
 # Table 2: run by the authors, means of 18 trials, weights in [-0.2,0.2].
+# "id": the row's name, for the competitor configurations of lstm97.experiments (BASELINES).
 COMPETITORS = [
-    dict(table="Table 1", method="RTRL", hidden_units=3, weights=170, weights_approx=True, lr=0.05,
+    dict(id="T1-RTRL-3", table="Table 1", method="RTRL", hidden_units=3, weights=170, weights_approx=True, lr=0.05,
          success_pct="some fraction", success_after=173000),
-    dict(table="Table 1", method="RTRL", hidden_units=12, weights=494, weights_approx=True, lr=0.1,
+    dict(id="T1-RTRL-12", table="Table 1", method="RTRL", hidden_units=12, weights=494, weights_approx=True, lr=0.1,
          success_pct="some fraction", success_after=25000),
-    dict(table="Table 1", method="ELM", hidden_units=15, weights=435, weights_approx=True, lr=None,
+    dict(id="T1-ELM", table="Table 1", method="ELM", hidden_units=15, weights=435, weights_approx=True, lr=None,
          success_pct=0, success_after=">200,000"),
-    dict(table="Table 1", method="RCC", hidden_units="7-9", weights="119-198", weights_approx=True, lr=None,
+    dict(id="T1-RCC", table="Table 1", method="RCC", hidden_units="7-9", weights="119-198", weights_approx=True, lr=None,
          success_pct=50, success_after=182000),
 
-    dict(table="Table 2", method="RTRL", p=4, lr=1.0, weights=36, success_pct=78, success_after=1043000),
-    dict(table="Table 2", method="RTRL", p=4, lr=4.0, weights=36, success_pct=56, success_after=892000),
-    dict(table="Table 2", method="RTRL", p=4, lr=10.0, weights=36, success_pct=22, success_after=254000),
-    dict(table="Table 2", method="RTRL", p=10, lr="1.0-10.0", weights=144, success_pct=0,
+    dict(id="T2-RTRL-p4-lr1", table="Table 2", method="RTRL", p=4, lr=1.0, weights=36, success_pct=78, success_after=1043000),
+    dict(id="T2-RTRL-p4-lr4", table="Table 2", method="RTRL", p=4, lr=4.0, weights=36, success_pct=56, success_after=892000),
+    dict(id="T2-RTRL-p4-lr10", table="Table 2", method="RTRL", p=4, lr=10.0, weights=36, success_pct=22, success_after=254000),
+    dict(id="T2-RTRL-p10", table="Table 2", method="RTRL", p=10, lr="1.0-10.0", weights=144, success_pct=0,
          success_after="> 5,000,000"),
-    dict(table="Table 2", method="RTRL", p=100, lr="1.0-10.0", weights=10404, success_pct=0,
+    dict(id="T2-RTRL-p100", table="Table 2", method="RTRL", p=100, lr="1.0-10.0", weights=10404, success_pct=0,
          success_after="> 5,000,000"),
-    dict(table="Table 2", method="BPTT", p=100, lr="1.0-10.0", weights=10404, success_pct=0,
+    dict(id="T2-BPTT-p100", table="Table 2", method="BPTT", p=100, lr="1.0-10.0", weights=10404, success_pct=0,
          success_after="> 5,000,000"),
-    dict(table="Table 2", method="CH", p=100, lr=1.0, weights=10506, success_pct=33, success_after=32400),
+    dict(id="T2-CH-p100", table="Table 2", method="CH", p=100, lr=1.0, weights=10506, success_pct=33, success_after=32400),
 ]
+
+
+COMPETITOR_ROWS = {c["id"]: c for c in COMPETITORS}
+
+
+def result(row_id):
+    """A paper row in the form of RESULTS, for an LSTM row or a competitor row (COMPETITORS
+    "id"). A competitor's "success after" is its mean_sequences where the paper prints a number;
+    Table 2's rows are means of 18 trials; Table 1's competitor rows give no trial count."""
+    if row_id in RESULTS:
+        return dict(RESULTS[row_id])
+    c = COMPETITOR_ROWS.get(row_id)
+    if c is None:
+        raise KeyError(f"unknown paper row {row_id!r}; valid: {', '.join(list(RESULTS) + list(COMPETITOR_ROWS))}")
+    number = lambda v: v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    return dict(c, trials=18 if c["table"] == "Table 2" else None, success_pct=number(c["success_pct"]),
+                mean_sequences=number(c["success_after"]))
 
 
 def row(condition_id):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import engine, fullgrad
+from . import bptt, elman, engine, fullgrad, guessing, rnn, rtrl
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
 from .experiments import get
 from .network import LSTM97
@@ -62,7 +62,26 @@ def fingerprint(exp, scale):
 
 # the compiled learner of each gradient: (module, what records call it)
 LEARNERS = {"truncated": (engine, "lstm97.engine: truncated gradient, eqs. 19-28"),
-            "full": (fullgrad, "lstm97.fullgrad: full gradient, BPTT / exact online RTRL")}
+            "full": (fullgrad, "lstm97.fullgrad: full gradient, BPTT / exact online RTRL"),
+            # the competitors (experiments.BASELINES), on rnn.RNN nets
+            "rtrl": (rtrl, "lstm97.rtrl: real-time recurrent learning"),
+            "bptt": (bptt, "lstm97.bptt: backpropagation through time per sequence"),
+            "elman": (elman, "lstm97.elman: Elman's procedure, backprop truncated after one step"),
+            "guess": (guessing, "lstm97.guessing: random weight guessing in [-100, 100]")}
+
+
+def make_net(exp, seed=None):
+    """The net an experiment trains: an LSTM97, or a competitor's rnn.RNN (guessing: its A1/A2 net)."""
+    if exp.gradient == "guess":
+        return guessing.architecture(**exp.net, seed=seed)
+    if exp.is_baseline:
+        return rnn.RNN(**exp.net, seed=seed)
+    return LSTM97(**exp.net, seed=seed)
+
+
+def evaluate(net, batch):
+    """Forward pass of either kind of net: (stats, outputs at every step), as engine.evaluate."""
+    return (rnn.evaluate if isinstance(net, rnn.RNN) else engine.evaluate)(net, batch)
 
 
 def versions():
@@ -139,7 +158,7 @@ def final_stage(exp):
 
 
 def _end_outputs(net, batch):
-    stats, outputs = engine.evaluate(net, batch)
+    stats, outputs = evaluate(net, batch)
     return stats, outputs[batch.starts[1:] - 1]
 
 
@@ -158,7 +177,7 @@ def check_reber(net, task):
     """Wrong predictions on the training and the test set (docs/paper.md §4.1)."""
     wrong = []
     for batch, legal in ((task.train_batch, task.train_legal), (task.test_batch, task.test_legal)):
-        _, outputs = engine.evaluate(net, batch)
+        _, outputs = evaluate(net, batch)
         wrong.append(int(np.sum(~reber.correct(outputs, legal))))
     return wrong
 
@@ -175,7 +194,7 @@ def test_measures(exp, net, task, rng):
         out["av_difference" if exp.condition == "3c" else "mean_abs_error"] = mean_abs
         return out
     batch = task.sample(rng, n)
-    stats, _ = engine.evaluate(net, batch)
+    stats, _ = evaluate(net, batch)
     column = ABS_ALL if exp.all_steps else ABS_END
     return dict(test_size=n, wrong=int(np.sum(stats[:, column] >= exp.abs)),
                 mse=float(stats[:, ERR_END].mean() / net.n_out),
@@ -219,7 +238,7 @@ def initial_net(experiment, trial, seed=0):
     """The net that trial ``trial`` of ``experiment`` starts from: its Table-10 initialisation
     (docs/paper.md §3), before any training. The scale does not change it."""
     exp = get(experiment) if isinstance(experiment, str) else experiment
-    return LSTM97(**exp.net, seed=trial_seeds(exp, trial, seed)[0])
+    return make_net(exp, trial_seeds(exp, trial, seed)[0])
 
 
 def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False, on_chunk=None):
@@ -230,10 +249,12 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False, on_c
     sequences so far (for looking at a net during training; it must not change the net).
     """
     exp = scaled(get(experiment) if isinstance(experiment, str) else experiment, scale)
+    if exp.gradient == "guess":
+        return guess_trial(exp, trial, seed, scale, keep_weights)
     t0 = time.perf_counter()
     task = exp.make_task(trial)
     net_ss, data_ss, test_ss = trial_seeds(exp, trial, seed)
-    net = LSTM97(**exp.net, seed=net_ss)
+    net = make_net(exp, net_ss)
     learner, engine_name = LEARNERS[exp.gradient]
     rng, test_rng = np.random.default_rng(data_ss), np.random.default_rng(test_ss)
     chunk = _chunk_size(exp, task)
@@ -309,6 +330,36 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False, on_c
         stages=stages, test=tests, sequences_trained=n, steps=steps, curve=curve,
         cell_added_at=cell_added_at, wall_time=time.perf_counter() - t0,
         engine=engine_name, versions=versions())
+    if keep_weights:
+        record["weights"] = {k: w.tolist() for k, w in net.weights.items()}
+    return record
+
+
+def guess_trial(exp, trial, seed=0, scale="paper", keep_weights=False):
+    """One trial of random weight guessing (guessing.py): guesses until one passes the LSTM row's
+    stopping test or the budget (in guesses) is spent. The record has the fields of run_trial's;
+    its "sequences" and stages count guesses; "sequences_evaluated" and "steps" count the
+    sequences and steps the guesses were run on; nothing is trained."""
+    t0 = time.perf_counter()
+    task = exp.make_task(trial)
+    net_ss, data_ss, test_ss = trial_seeds(exp, trial, seed)
+    net = make_net(exp, net_ss)
+    n, seqs, steps, W = guessing.search(exp, task, net, np.random.default_rng(net_ss),
+                                        np.random.default_rng(data_ss))
+    stage = final_stage(exp)
+    stages, tests = {}, {}
+    if W is not None:
+        net.set_weights({"W_h": W, "W_o": net.weights["W_o"]})
+        stages[stage] = n
+        tests[stage] = test_measures(exp, net, task, np.random.default_rng(test_ss)) if exp.test_size else {}
+    record = dict(
+        experiment=exp.id, trial=trial, seed=seed, scale=scale, config=fingerprint(exp, scale),
+        success=W is not None, stopped="solved" if W is not None else "budget",
+        reason=f"guess {n} passed" if W is not None else f"no guess of {n} passed",
+        sequences=n if W is not None else None, unit="guesses", guesses=n,
+        stages=stages, test=tests, sequences_trained=0, sequences_evaluated=seqs, steps=steps,
+        curve=[], cell_added_at=None, wall_time=time.perf_counter() - t0,
+        engine=LEARNERS["guess"][1], versions=versions())
     if keep_weights:
         record["weights"] = {k: w.tolist() for k, w in net.weights.items()}
     return record

@@ -28,7 +28,7 @@ def ours(exp, records, row_id):
                median=float(np.median(seqs)) if len(seqs) else None,
                min=int(seqs.min()) if len(seqs) else None,
                max=int(seqs.max()) if len(seqs) else None)
-    theirs = paper.RESULTS[row_id].get("mean_sequences")
+    theirs = paper.result(row_id).get("mean_sequences")
     out["ratio"] = out["mean"] / theirs if out["mean"] is not None and theirs else None
     st1 = [r["stages"]["st1"] for r in reached if "st1" in r["stages"]]
     out["st1"] = float(np.mean(st1)) if st1 else None
@@ -45,7 +45,7 @@ def ours(exp, records, row_id):
 
 
 def theirs(row_id):
-    r = paper.RESULTS[row_id]
+    r = paper.result(row_id)
     return dict(row=row_id, trials=r.get("trials"), success_pct=r.get("success_pct"),
                 mean=r.get("mean_sequences"), median=None, min=r.get("min_sequences"),
                 max=r.get("max_sequences"), ratio=None, st1=r.get("st1"), wrong=r.get("wrong"),

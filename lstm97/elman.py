@@ -1,0 +1,92 @@
+"""Elman's procedure for the simple recurrent net (the paper's ELM row of Table 1, from
+Cleeremans et al. 1989; docs/paper.md §4.1).
+
+The net (``rnn.RNN`` with a recurrent hidden layer and a readout, Table 1: 7-15-7, no bias,
+435 weights): the hidden layer sees the inputs and the context units, which hold a copy of the
+hidden layer's previous activations, a(t-1); the outputs see the hidden layer.
+
+Elman's procedure is backpropagation truncated after one step: the context is treated as an
+ordinary input, so the error of step t reaches the weights into the hidden layer at step t and
+stops there (it never flows into a(t-1)). With e_k = f'(net_k)(d_k - y_k) (eq. 19):
+
+    Δw_kh = α e_k a_h(t),   Δw_hj = α f'(net_h(t)) (Σ_k w_kh e_k) u_j(t),   u(t) = [x(t), a(t-1), 1].
+
+update="step" (Elman's: the weights change after every pattern, i.e. every step with a target)
+or "sequence" (the changes of a sequence summed with fixed weights, applied at its end).
+"""
+import numpy as np
+from numba import njit
+
+from .engine import ABS_ALL, ABS_END, ERR_END, SSE, _apply
+from .rnn import errors, evaluate, hidden_step, net_args, output_errors, output_step, readout_update  # noqa: F401
+
+
+@njit(cache=True, error_model="numpy")
+def _kernel(W_h, W_o, M_h, M_o, n_in, H, lr, step_update, x_idx, x_val, targets, starts, stats):
+    N = W_h.shape[0]
+    K = W_o.shape[0]
+    nnz = x_idx.shape[1]
+    bias = W_h.shape[1] - 1
+    a = np.zeros(N)
+    a_prev = np.zeros(N)
+    y = np.zeros(K)
+    diff = np.zeros(K)
+    e = np.zeros(K)
+    eps = np.zeros(N)
+    dW_h = np.zeros_like(W_h)
+    dW_o = np.zeros_like(W_o)
+    for q in range(len(starts) - 1):
+        a_prev[:] = 0.0
+        sse = 0.0
+        abs_all = 0.0
+        abs_end = 0.0
+        err_end = 0.0
+        for t in range(starts[q], starts[q + 1]):
+            hidden_step(W_h, n_in, a_prev, a, x_idx, x_val, t)
+            output_step(W_o, H, False, a, y, x_idx, x_val, t)
+            has, E, mx = errors(targets, t, y, diff)
+            if has:
+                sse += E
+                err_end = E
+                abs_end = mx
+                abs_all = max(abs_all, mx)
+                output_errors(y, diff, False, H, e, eps)
+                readout_update(dW_o, M_o, 1.0, W_o, H, e, a, eps, x_idx, x_val, t)
+                for l in range(N):                  # one step back: into the hidden layer, no further
+                    d = eps[l] * a[l] * (1.0 - a[l])
+                    for m in range(nnz):
+                        dW_h[l, x_idx[t, m]] += d * x_val[t, m]
+                    for m in range(N):
+                        dW_h[l, n_in + m] += d * a_prev[m]
+                    dW_h[l, bias] += d
+                if step_update:
+                    ok = _apply(W_h, M_h, dW_h, lr) & _apply(W_o, M_o, dW_o, lr)
+                    if not ok:
+                        stats[q, SSE] = np.nan
+                        return q
+            a_prev[:] = a
+        stats[q, SSE] = sse
+        stats[q, ABS_ALL] = abs_all
+        stats[q, ABS_END] = abs_end
+        stats[q, ERR_END] = err_end
+        if not np.isfinite(sse):
+            return q
+        if not step_update:
+            ok = _apply(W_h, M_h, dW_h, lr) & _apply(W_o, M_o, dW_o, lr)
+            if not ok:
+                return q
+    return -1
+
+
+def train_batch(net, batch, lr, update="step"):
+    """Elman's procedure over every sequence of ``batch``, in order. Returns (stats, diverged)
+    like ``engine.train_batch``. Needs a net with a readout (the outputs see the hidden layer)."""
+    if update not in ("sequence", "step"):
+        raise ValueError(f"unknown update {update!r}; expected 'sequence' or 'step'")
+    if net.out_rec:
+        raise ValueError("Elman's procedure needs a readout layer (outputs='readout')")
+    stats = np.zeros((len(batch), 4))
+    W_h, W_o, M_h, M_o, n_in, H, _ = net_args(net, batch)
+    bad = _kernel(W_h, W_o, M_h, M_o, n_in, H, float(lr), update == "step",
+                  batch.x_idx, batch.x_val, batch.targets, batch.starts, stats)
+    return stats, int(bad)

@@ -1,0 +1,146 @@
+"""Random weight guessing (RG), the companion papers' baseline (docs/paper.md §5.8, §4.3).
+
+The procedure: draw every weight uniformly in [-100, 100]; if the net solves the task, stop;
+otherwise draw again, until a budget of guesses is used up. Nothing is learned. The paper says
+RG solves 3a and 3b faster than the published methods, and that 3c, 4, 5 and 6 were designed
+so that it cannot (Section 5.3; docs/paper.md §5.8).
+
+Architectures (the NIPS 1996 companion, as docs/paper.md §5.8 reports it; all units logistic
+in [0, 1], activations reset to 0 at each sequence start), built as ``rnn.RNN`` nets whose
+outputs are recurrent units:
+- A1: fully connected: every hidden and output unit sees the inputs, every hidden and output
+  unit at t-1 (itself included), and n biased hidden units. Our reading: "n biased hidden units"
+  means the output units have no bias (A2 is the one where "all units are biased").
+- A2: each hidden unit sees the inputs, the output unit(s) and itself; each output unit sees
+  the inputs and all other units (every hidden unit, the other outputs), not itself; all units
+  biased. n = 10: our reading of the companion paper ("A2 is like A1 with n = 10"); the text
+  the project has lost that number (docs/paper.md §5.8).
+With several outputs (6a: 4) "the output" is read as every output unit. Timing as in rnn.py:
+a unit sees x(t) at the step it is computed, recurrent sources at t-1; the net's answer is
+the output units' activation at the last step.
+
+The success test of a guess is the LSTM row's stopping test on fresh sequences, so both are
+judged alike (docs/paper.md §4.3, §4.4, §4.6):
+- Experiment 3 (criterion "st12"): ST1 and ST2 on ``check_size`` (256) sequences: at most
+  ``st1_wrong`` misclassified (|error| > ``abs``; 3c: against the noise-free target) and mean
+  |error| below ``st2_mean``.
+- Experiments 4 and 6 (criterion "st3"): on ``window`` (2000) sequences, none wrong (every
+  output's end error below ``abs``) and the mean end-of-sequence E = Σ_k (d_k - y_k)^2 below
+  ``beta``: ST3 with the window of training sequences replaced by a test window, since a guess
+  has no training history.
+Each block of guesses shares one freshly drawn set of sequences. Its first ``SCREEN`` sequences
+are tried first: a guess with more wrong ones than the test allows in the whole set is rejected
+there (exact: the count can only grow), the rest run on the whole set. "Sequences evaluated"
+counts both.
+"""
+import numpy as np
+
+from .rnn import RNN
+
+RANGE = 100.0
+SCREEN = 16
+BLOCK = 512
+
+
+def architecture(arch, n_in, n_out, hidden, seed=None):
+    """The A1 or A2 net of the module docstring, weights uniform in [-100, 100]."""
+    net = RNN(n_in, n_out, hidden, outputs="recurrent", recurrence="full", bias=True, init=RANGE, seed=seed)
+    H, N = hidden, net.N
+    M_h = net.masks["W_h"].copy()
+    if arch == "A1":
+        M_h[H:, -1] = 0.0                                # outputs unbiased
+    elif arch == "A2":
+        rec = np.zeros((N, N))
+        rec[:H, H:] = 1.0                                # hidden <- outputs
+        rec[np.arange(H), np.arange(H)] = 1.0            # hidden <- itself
+        rec[H:, :] = 1.0 - np.eye(N)[H:]                 # outputs <- every other unit
+        M_h[:, net.n_in:net.n_in + N] = rec
+    else:
+        raise ValueError(f"unknown architecture {arch!r}; expected 'A1' or 'A2'")
+    net.restrict({"W_h": M_h, "W_o": net.masks["W_o"]})
+    return net
+
+
+def _sig(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))                # the logistic, without overflow at |x| ~ 1e4
+
+
+def end_outputs(W_h, mask, n_in, H, batch):
+    """Outputs at the last step of every sequence, for G guesses at once.
+
+    W_h (G, N, n_src) the guesses' weights (masked), batch: the sequences. Returns (G, S, K).
+    """
+    W_h = W_h * mask
+    G, N, _ = W_h.shape
+    S, lengths = len(batch), batch.lengths
+    L = int(lengths.max())
+    X = np.zeros((S, L, batch.n_in))
+    for i in range(S):
+        X[i, :lengths[i]] = batch.dense(i)[0]
+    Wx = np.transpose(W_h[:, :, :n_in], (0, 2, 1))      # (G, n_in, N)
+    Wr = np.transpose(W_h[:, :, n_in:n_in + N], (0, 2, 1))
+    b = W_h[:, None, :, -1]                             # (G, 1, N)
+    a = np.zeros((G, S, N))
+    out = np.zeros((G, S, N - H))
+    for t in range(L):
+        a = _sig(np.matmul(X[None, :, t], Wx) + np.matmul(a, Wr) + b)
+        ends = lengths == t + 1
+        if ends.any():
+            out[:, ends] = a[:, ends, H:]
+    return out
+
+
+def judge(exp, y, batch):
+    """Per guess: (number wrong, passes the whole test) for end outputs y (G, S, K)."""
+    if exp.criterion == "st12":
+        goal = batch.info["clean"] if exp.condition == "3c" else batch.end_targets()[:, 0]
+        diff = np.abs(y[:, :, 0] - goal[None])
+        wrong = np.sum(diff > exp.abs, axis=1)
+        return wrong, (wrong <= exp.st1_wrong) & (diff.mean(axis=1) < exp.st2_mean)
+    if exp.criterion == "st3":
+        err = batch.end_targets()[None] - y
+        wrong = np.sum(np.abs(err).max(axis=2) >= exp.abs, axis=1)
+        return wrong, (wrong == 0) & ((err ** 2).sum(axis=2).mean(axis=1) < exp.beta)
+    raise ValueError(f"guessing has no success test for criterion {exp.criterion!r}")
+
+
+def allowed_wrong(exp):
+    return exp.st1_wrong if exp.criterion == "st12" else 0
+
+
+def set_size(exp):
+    return exp.check_size if exp.criterion == "st12" else exp.window
+
+
+def search(exp, task, net, rng, data_rng):
+    """Guess until a net passes ``judge`` or ``exp.budget`` guesses are spent.
+
+    Returns (guesses, sequences evaluated, steps evaluated, the solving weights or None).
+    ``net`` gives the architecture (its masks); weights are drawn from ``rng``.
+    """
+    mask = net.masks["W_h"]
+    n = seqs = steps = 0
+    while n < exp.budget:
+        G = min(BLOCK, exp.budget - n)
+        W = rng.uniform(-RANGE, RANGE, (G,) + mask.shape)
+        batch = task.sample(data_rng, set_size(exp))
+        screen = batch.take(np.arange(min(SCREEN, len(batch))))
+        wrong, _ = judge(exp, end_outputs(W, mask, net.n_in, net.H, screen), screen)
+        alive = np.flatnonzero(wrong <= allowed_wrong(exp))
+        seqs += G * len(screen)
+        steps += G * int(screen.starts[-1])
+        ok = np.zeros(0, bool)
+        if len(alive):
+            _, ok = judge(exp, end_outputs(W[alive], mask, net.n_in, net.H, batch), batch)
+            rest = len(batch) - len(screen)
+            first = int(np.argmax(ok)) if ok.any() else len(alive)
+            counted = alive[:first + 1] if ok.any() else alive    # guesses tried in order
+            seqs += len(counted) * rest
+            steps += len(counted) * int(batch.starts[-1] - screen.starts[-1])
+        if ok.any():
+            g = int(alive[np.argmax(ok)])
+            seqs -= (G - g - 1) * len(screen)                    # guesses after it never ran
+            steps -= (G - g - 1) * int(screen.starts[-1])
+            return n + g + 1, seqs, steps, W[g] * mask
+        n += G
+    return n, seqs, steps, None

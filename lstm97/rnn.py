@@ -1,0 +1,266 @@
+"""The competitors' nets: logistic units without memory cells (docs/paper.md §4.1, §4.2, §5.8).
+
+One net type serves every baseline of the paper (RTRL, BPTT, Elman's procedure, weight guessing).
+All units are logistic in [0, 1] (eq. 3). A layer of N recurrent units reads the sources
+
+    u(t) = [x(t) (n_in), a(t-1) (N), 1]                       W_h (N, n_src), n_src = n_in + N + 1
+
+and either K non-recurrent output units read, at the same step (the Section-5 timing of
+docs/paper.md §1.4: input, then hidden layer, then outputs),
+
+    v(t) = [a_hidden(t) (H), x(t) (n_in), 1]                  W_o (K, n_v),  n_v = H + n_in + 1
+
+(``outputs="readout"``), or the outputs are the last K of the N = H + K recurrent units
+themselves, as in Williams & Zipser's fully recurrent nets (``outputs="recurrent"``; W_o is then
+all masked). Like the LSTM's layout (docs/paper.md §2.6), a connection the topology lacks stays
+in the layout as an entry fixed at 0 (mask 0).
+
+The paper's nets in this layout (weight counts as printed, docs/paper.md §4.0.1, §4.1):
+- Table 2 (2a): one self-recurrent hidden unit, p+1 readout units that also see the inputs, no
+  bias: ``table2_net(p)``; 36 / 144 / 10404 weights for p = 4 / 10 / 100.
+- Table 1, RTRL: H hidden units plus the 7 output units fully recurrent, 7 inputs, no bias:
+  10 x 17 = 170 (H=3) and 19 x 26 = 494 (H=12), the paper's "≈170" and "≈494" exactly.
+  (A recurrent hidden layer with a readout gives 51-100 weights for H=3, not 170.)
+- Table 1, ELM: Elman's simple recurrent net 7-15-7, context = the hidden layer at t-1, no
+  bias: 7x15 + 15x15 + 15x7 = 435, the paper's "≈435" exactly.
+- Weight guessing, A1/A2 (docs/paper.md §5.8): see ``guessing.py``.
+
+Activations are reset to 0 at every sequence start (docs/paper.md §3).
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from .engine import ABS_ALL, ABS_END, ERR_END, SSE
+
+RECURRENCE = ("full", "self", "none")
+OUTPUTS = ("readout", "recurrent")
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+class RNN:
+    """A net of logistic units: N recurrent units, K logistic outputs (module docstring).
+
+    hidden      H, the number of hidden (non-output) recurrent units
+    recurrence  "full" (every recurrent unit sees every one at t-1), "self" (each sees only
+                itself) or "none"
+    outputs     "readout" (non-recurrent output layer) or "recurrent" (outputs are recurrent units)
+    shortcuts   readout units also see the inputs x(t) ("each layer connected to all layers below")
+    bias        every non-input unit has a bias weight
+    init        weights start uniform in [-init, init]
+    """
+
+    def __init__(self, n_in, n_out, hidden, *, recurrence="full", outputs="readout", shortcuts=False,
+                 bias=False, init=0.2, seed=None):
+        if recurrence not in RECURRENCE or outputs not in OUTPUTS:
+            raise ValueError(f"recurrence must be one of {RECURRENCE}, outputs one of {OUTPUTS}")
+        if min(n_in, n_out) < 1 or hidden < 0 or (hidden == 0 and outputs == "readout"):
+            raise ValueError("need n_in, n_out >= 1 and at least one hidden unit for a readout")
+        self.n_in, self.n_out, self.H = int(n_in), int(n_out), int(hidden)
+        self.recurrence, self.outputs = recurrence, outputs
+        self.shortcuts, self.bias, self.init = bool(shortcuts), bool(bias), float(init)
+        self.out_rec = outputs == "recurrent"
+        self.N = self.H + (self.n_out if self.out_rec else 0)
+        self.n_src = self.n_in + self.N + 1
+        self.n_v = self.H + self.n_in + 1
+        self.masks = self._make_masks()
+        self.rng = np.random.default_rng(seed)
+        self.weights = {k: self.rng.uniform(-self.init, self.init, m.shape) * m for k, m in self.masks.items()}
+
+    def _make_masks(self):
+        n_in, N, H = self.n_in, self.N, self.H
+        M_h = np.zeros((N, self.n_src))
+        M_h[:, :n_in] = 1.0
+        M_h[:, n_in:n_in + N] = {"full": np.ones((N, N)), "self": np.eye(N), "none": np.zeros((N, N))}[self.recurrence]
+        M_h[:, -1] = float(self.bias)
+        M_o = np.zeros((self.n_out, self.n_v))
+        if not self.out_rec:
+            M_o[:, :H] = 1.0
+            M_o[:, H:H + n_in] = float(self.shortcuts)
+            M_o[:, -1] = float(self.bias)
+        return {"W_h": M_h, "W_o": M_o}
+
+    def restrict(self, masks):
+        """Keep only the connections where ``masks`` (same keys and shapes) is non-zero."""
+        for k in self.masks:
+            self.masks[k] = self.masks[k] * (np.asarray(masks[k]) != 0)
+            self.weights[k] = self.weights[k] * self.masks[k]
+
+    @property
+    def n_weights(self):
+        return int(sum(m.sum() for m in self.masks.values()))
+
+    def set_weights(self, weights):
+        """Replace the weights; entries the topology lacks are forced to 0."""
+        self.weights = {k: np.array(weights[k], dtype=float) * self.masks[k] for k in self.masks}
+
+    def forward(self, xs, weights=None):
+        """Outputs (T, K) of one dense sequence xs (T, n_in), plain NumPy: the reference the
+        compiled learners are tested against. ``weights``: a dict to use instead of the net's."""
+        W = self.weights if weights is None else weights
+        a = np.zeros(self.N)
+        ys = np.empty((len(xs), self.n_out))
+        for t, x in enumerate(np.asarray(xs, float)):
+            a = sigmoid(W["W_h"] @ np.concatenate([x, a, [1.0]]))
+            if self.out_rec:
+                ys[t] = a[self.H:]
+            else:
+                ys[t] = sigmoid(W["W_o"] @ np.concatenate([a[:self.H], x, [1.0]]))
+        return ys
+
+
+def table2_net(p, seed=None):
+    """The RTRL/BPTT net of Table 2 for delay p (docs/paper.md §4.2): p+1 inputs, one
+    self-recurrent hidden unit, p+1 outputs seeing inputs and hidden unit, no bias, [-0.2, 0.2]."""
+    return RNN(p + 1, p + 1, 1, recurrence="self", shortcuts=True, seed=seed)
+
+
+# ----------------------------------------------------------------------------- compiled parts
+@njit(cache=True, error_model="numpy")
+def _sig(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@njit(cache=True, error_model="numpy")
+def hidden_step(W_h, n_in, a_prev, a, x_idx, x_val, t):
+    """a(t) = f(W_h u(t)), u(t) = [x(t) sparse, a(t-1), 1]."""
+    N = a.shape[0]
+    bias = W_h.shape[1] - 1
+    nnz = x_idx.shape[1]
+    for i in range(N):
+        acc = W_h[i, bias]
+        for m in range(nnz):
+            acc += W_h[i, x_idx[t, m]] * x_val[t, m]
+        for l in range(N):
+            acc += W_h[i, n_in + l] * a_prev[l]
+        a[i] = _sig(acc)
+
+
+@njit(cache=True, error_model="numpy")
+def output_step(W_o, H, out_rec, a, y, x_idx, x_val, t):
+    """y(t): the readout f(W_o v(t)), v(t) = [a_hidden(t), x(t) sparse, 1], or a_{H+k}(t)."""
+    K = y.shape[0]
+    if out_rec:
+        for k in range(K):
+            y[k] = a[H + k]
+        return
+    bias = W_o.shape[1] - 1
+    nnz = x_idx.shape[1]
+    for k in range(K):
+        acc = W_o[k, bias]
+        for h in range(H):
+            acc += W_o[k, h] * a[h]
+        for m in range(nnz):
+            acc += W_o[k, H + x_idx[t, m]] * x_val[t, m]
+        y[k] = _sig(acc)
+
+
+@njit(cache=True, error_model="numpy")
+def errors(targets, t, y, diff):
+    """diff[k] = d_k - y_k (0 where there is no target); returns (has target, E(t), max |d-y|)."""
+    has = False
+    E = 0.0
+    mx = 0.0
+    for k in range(y.shape[0]):
+        d = targets[t, k]
+        if d == d:
+            diff[k] = d - y[k]
+            E += diff[k] * diff[k]
+            mx = max(mx, abs(diff[k]))
+            has = True
+        else:
+            diff[k] = 0.0
+    return has, E, mx
+
+
+@njit(cache=True, error_model="numpy")
+def _evaluate(W_h, W_o, n_in, H, out_rec, x_idx, x_val, targets, starts, stats, outputs):
+    N = W_h.shape[0]
+    K = outputs.shape[1]
+    a = np.zeros(N)
+    a_prev = np.zeros(N)
+    y = np.zeros(K)
+    diff = np.zeros(K)
+    for q in range(len(starts) - 1):
+        a_prev[:] = 0.0
+        sse = 0.0
+        abs_all = 0.0
+        for t in range(starts[q], starts[q + 1]):
+            hidden_step(W_h, n_in, a_prev, a, x_idx, x_val, t)
+            output_step(W_o, H, out_rec, a, y, x_idx, x_val, t)
+            outputs[t, :] = y
+            has, E, mx = errors(targets, t, y, diff)
+            if has:
+                sse += E
+                abs_all = max(abs_all, mx)
+                stats[q, ABS_END] = mx
+                stats[q, ERR_END] = E
+            a_prev[:] = a
+        stats[q, SSE] = sse
+        stats[q, ABS_ALL] = abs_all
+
+
+def net_args(net, batch):
+    """The kernels' arguments that describe the net."""
+    if batch.n_in != net.n_in or batch.n_out != net.n_out:
+        raise ValueError(f"batch has {batch.n_in} inputs/{batch.n_out} outputs, net has {net.n_in}/{net.n_out}")
+    W, M = net.weights, net.masks
+    for k in W:
+        W[k] = np.ascontiguousarray(W[k], dtype=np.float64)
+    return W["W_h"], W["W_o"], M["W_h"], M["W_o"], net.n_in, net.H, net.out_rec
+
+
+def evaluate(net, batch):
+    """Forward pass only: (stats (n, 4) with engine's columns SSE, ABS_ALL, ABS_END, ERR_END,
+    outputs (N, K) at every step)."""
+    W_h, W_o, _, _, n_in, H, out_rec = net_args(net, batch)
+    stats = np.zeros((len(batch), 4))
+    outputs = np.zeros((len(batch.targets), net.n_out))
+    _evaluate(W_h, W_o, n_in, H, out_rec, batch.x_idx, batch.x_val, batch.targets, batch.starts, stats, outputs)
+    return stats, outputs
+
+
+@njit(cache=True, error_model="numpy")
+def readout_update(G, M_o, scale, W_o, H, e, a, eps, x_idx, x_val, t):
+    """Readout units (eqs. 19, 22): G += scale * M_o * outer(e, v(t)) on the non-zero entries of
+    v(t) = [a_hidden, x sparse, 1], and eps[h] += sum_k W_o[k, h] e_k (the error reaching hidden
+    unit h; read from W_o before G, which may be W_o itself, changes). Returns False on NaN/inf."""
+    K = e.shape[0]
+    bias = W_o.shape[1] - 1
+    nnz = x_idx.shape[1]
+    for h in range(H):
+        acc = 0.0
+        for k in range(K):
+            acc += W_o[k, h] * e[k]
+        eps[h] += acc
+    ok = True
+    for k in range(K):
+        c = scale * e[k]
+        if c == 0.0:
+            continue
+        for h in range(H):
+            G[k, h] += c * M_o[k, h] * a[h]
+        for m in range(nnz):
+            col = H + x_idx[t, m]
+            G[k, col] += c * M_o[k, col] * x_val[t, m]
+        G[k, bias] += c * M_o[k, bias]
+        ok = ok and np.isfinite(G[k, bias])
+    return ok
+
+
+@njit(cache=True, error_model="numpy")
+def output_errors(y, diff, out_rec, H, e, eps):
+    """Output errors in the paper's convention, e_k = f'(net_k)(d_k - y_k) (eq. 19), into e
+    (readout units). A recurrent output unit's error goes straight to eps[H+k] = d_k - y_k:
+    the f' is then part of that unit's derivative. eps is cleared first."""
+    eps[:] = 0.0
+    for k in range(y.shape[0]):
+        if out_rec:
+            e[k] = 0.0
+            eps[H + k] = diff[k]
+        else:
+            e[k] = y[k] * (1.0 - y[k]) * diff[k]
