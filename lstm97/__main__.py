@@ -96,6 +96,8 @@ def _parser():
     run.add_argument("--scheduler", default=None, help="Dask scheduler address (or LSTM97_SCHEDULER)")
     run.add_argument("--workers", type=_positive, default=None, metavar="N",
                      help="local processes (default: all cores)")
+    run.add_argument("--lanes", type=_positive, default=16, metavar="N",
+                     help="trials trained at once per process in the lane engine (default 16)")
     run.add_argument("--seed", type=_seed, default=0, help="base seed, an integer >= 0 (default: 0)")
     run.add_argument("--json", action="store_true", help="print one JSON object")
     ap.run_parser = run
@@ -235,7 +237,7 @@ def run(ap, args):
         signal.signal(signal.SIGINT, _on_interrupt)
     try:
         records = run_trials(exp, trials, scale=args.scale, results=folder, seed=args.seed,
-                             scheduler=scheduler, workers=args.workers, progress=not args.json)
+                             scheduler=scheduler, workers=args.workers, lanes=args.lanes, progress=not args.json)
     except KeyboardInterrupt:
         done = len(_recorded(folder, exp.id, trials))
         say(f"interrupted: {done} of {trials} trials recorded in {out}; "

@@ -452,10 +452,11 @@ def reber_final_rows(exp, records):
     return rows
 
 
-def reber_over_training(exp, trial, checkpoints, seed=0):
+def reber_over_training(exp, trial, checkpoints, seed=0, engine=None):
     """reber_penultimate at the first chunk boundary at or after each checkpoint (in training
-    strings), retraining trial ``trial`` from its seed (the same run as its record)."""
-    from .runner import run_trial
+    strings), retraining trial ``trial`` from its seed with ``engine`` (default: the
+    single-trial learner that made the readings study's records), the same run as its record."""
+    from .runner import learner_of, run_trial
     task, todo, rows = exp.make_task(trial), sorted(checkpoints), []
 
     def look(n, net):
@@ -463,7 +464,7 @@ def reber_over_training(exp, trial, checkpoints, seed=0):
             todo.pop(0)
             rows.append(dict(experiment=exp.id, trial=trial, strings=n, **reber_penultimate(net, task)))
 
-    run_trial(exp, trial, seed, on_chunk=look)
+    run_trial(exp, trial, seed, on_chunk=look, engine=engine or learner_of(exp, lane_engine=False))
     return rows
 
 

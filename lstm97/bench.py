@@ -8,7 +8,8 @@ sequence), for three nets of the paper, trained by
           BPTT over the whole sequence, linear + sigmoid readout at the last step,
           one optimizer step per sequence, one thread, float32 (if torch is installed);
 then the memory training needs at T=100 versus T=10,000, the full gradient (reading 'full'),
-and the competitors' learners (RTRL, BPTT, Elman's procedure, weight guessing).
+the competitors' learners (RTRL, BPTT, Elman's procedure, weight guessing), and the
+trial-parallel kernel (``lanes.py``) against the single-trial engine in trial-steps per second.
 Everything runs on one pinned core. ``--quick`` is a smoke run (timings meaningless).
 The speed targets set for the engine before it was written (README, Performance) are printed
 next to the results; they are measured, never asserted.
@@ -24,7 +25,7 @@ from dataclasses import replace
 import numba
 import numpy as np
 
-from . import bptt, elman, engine, fullgrad, guessing, rnn, rtrl
+from . import bptt, elman, engine, fullgrad, guessing, lanes, rnn, rtrl
 from .network import LSTM97, train
 from .tasks import Adding, EmbeddedReber, NoiseFree, TemporalOrder, VeryLongLag
 
@@ -180,6 +181,104 @@ def report_competitors(rows):
         print(f"{r['net']:22s} {r['weights']:7d} {r['steps']:9.3g} {g}")
 
 
+LANES = 16
+
+
+@numba.njit(error_model="numpy")
+def _sigma_loop(x, out, reps):
+    for _ in range(reps):
+        for i in range(x.shape[0]):
+            out[i] = 1.0 / (1.0 + lanes.exp_poly(-x[i]))
+
+
+@numba.njit(error_model="numpy")
+def _mac_loop(w, z, acc, reps):
+    for _ in range(reps):
+        for i in range(w.shape[0]):
+            acc[i] += w[i] * z[i]
+
+
+def lane_limits(budget):
+    """What this core does at best, in ns: one vectorised σ (exp_poly) and one multiply-add,
+    each in a long flat loop over data in L1 (the kernel's work at its throughput limit)."""
+    x = np.random.default_rng(0).uniform(-5, 5, 512)
+    out, acc = np.empty_like(x), np.zeros_like(x)
+    best = {}
+    for key, run in (("sigma", lambda n: _sigma_loop(x, out, n)), ("mac", lambda n: _mac_loop(x, x, acc, n))):
+        run(1)
+        reps, dt = 1, 0.0
+        while dt < budget / 4:
+            reps *= 4
+            t0 = time.perf_counter()
+            run(reps)
+            dt = time.perf_counter() - t0
+        best[key] = dt / (reps * len(x)) * 1e9
+    return best
+
+
+def step_work(net, batch):
+    """σ calls and multiply-adds of one training step (forward, traces; targets are rare)."""
+    nnz = batch.x_idx.shape[1]
+    src = nnz + net.C + 2 * net.B + 1                      # sources a unit reads per step
+    sigmas = 2 * net.B + net.C + (0 if net.h == "identity" else net.C)
+    return sigmas, (2 * net.B + net.C) * src + 2 * net.C * src
+
+
+def waiting(batches):
+    """Fraction of lane-ticks spent waiting when sequences are aligned at their ends in rounds."""
+    lengths = [b.lengths for b in batches]
+    rounds = max(len(n) for n in lengths)
+    ticks = sum(max(n[r] for n in lengths if r < len(n)) for r in range(rounds))
+    return 1.0 - sum(n.sum() for n in lengths) / (len(batches) * ticks)
+
+
+def lane_rows(budget, n_seq, L=LANES):
+    """Single-trial engine vs L lanes on the NETS, side by side: trial-steps per second."""
+    rows = []
+    for name, task, (shape, kw), lr in NETS:
+        n = max(4, n_seq // 20) if name.startswith("2c") else n_seq // 4
+        batches = [task.sample(np.random.default_rng(l), n) for l in range(L)]
+        steps = sum(int(b.starts[-1]) for b in batches)
+        nets = [LSTM97(*shape, **kw, seed=l) for l in range(L)]
+        lanes.train_batches(nets, [b.take([0]) for b in batches], lr)     # compile or load the cache
+        engine.train_batch(nets[0], batches[0].take([0]), lr)
+
+        def single():
+            for net, b in zip(nets, batches):
+                engine.train_batch(net, b, lr)
+
+        def parallel():
+            lanes.train_batches(nets, batches, lr)
+        t = {"single": [], "lanes": []}
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < budget or not t["lanes"]:
+            for key, run in (("single", single), ("lanes", parallel)):    # interleaved: same load
+                t1 = time.perf_counter()
+                run()
+                t[key].append(time.perf_counter() - t1)
+        sigmas, macs = step_work(nets[0], batches[0])
+        rows.append({"net": name, "lanes": L, "single": steps / min(t["single"]),
+                     "parallel": steps / min(t["lanes"]), "sigmas": sigmas, "macs": macs,
+                     "waiting": waiting(batches)})
+    return rows
+
+
+def report_lanes(rows, limits):
+    print(f"\ntrial-parallel training (lstm97/lanes.py, exp_poly) beside the single-trial engine:")
+    print("trial-steps per second with learning, the two run alternately on the same core")
+    head = (f"{'net':12s} {'lanes':>5s} {'single':>9s} {'lanes':>9s} {'ratio':>6s} {'ns/step':>8s} "
+            f"{'σ/step':>6s} {'madd/step':>9s} {'limit ns':>8s} {'waiting':>7s}")
+    print(head + "\n" + "-" * len(head))
+    for r in rows:
+        limit = r["sigmas"] * limits["sigma"] + r["macs"] * limits["mac"]
+        print(f"{r['net']:12s} {r['lanes']:5d} {r['single']:9.3g} {r['parallel']:9.3g} "
+              f"{r['parallel'] / r['single']:5.1f}x {1e9 / r['parallel']:8.1f} {r['sigmas']:6d} "
+              f"{r['macs']:9d} {limit:8.1f} {100 * r['waiting']:6.1f}%")
+    print(f"limit ns: σ/step x {limits['sigma']:.2f} ns + madd/step x {limits['mac']:.2f} ns, this core's "
+          "throughput for each in a flat vectorised loop")
+    print("speed target of issue 17 (measured here, never asserted): lanes >= 4x single on each net")
+
+
 def have_torch():
     try:
         import torch  # noqa: F401
@@ -294,12 +393,15 @@ def main(argv=None):
         mem = memory(torch_ok)
         full = full_gradient_rows(0.05 if quick else 1.0, n_seq)
         competitors = competitor_rows(0.05 if quick else 1.0, 20 if quick else n_seq)
+        lane = lane_rows(0.05 if quick else 3.0, n_seq, 4 if quick else LANES)
+        limits = lane_limits(0.02 if quick else 0.5)
     finally:
         if cpus:
             os.sched_setaffinity(0, cpus)
     report(rows, mem, torch_ok)
     report_full(full)
     report_competitors(competitors)
+    report_lanes(lane, limits)
     return rows, mem
 
 

@@ -1,10 +1,13 @@
 """Trials: one online training run per seed, judged by the paper's criteria; many in parallel.
 
-``run_trial(experiment, trial)`` trains one net with the compiled engine until its
-experiment's criterion holds, the sequence budget is used up, or a weight becomes
-NaN/inf, and returns a JSON-able record. ``run_trials`` runs many on local processes
+``run_trial(experiment, trial)`` trains one net until its experiment's criterion holds, the
+sequence budget is used up, or a weight becomes NaN/inf, and returns a JSON-able record.
+``run_lanes`` trains many trials of one experiment at once in the lane engine (``lanes.py``),
+each record equal to the one ``run_trial`` gives. ``run_trials`` runs them on local processes
 or a Dask cluster and writes each finished record to disk at once, atomically, so an
-interrupted run loses nothing and resumes where it stopped.
+interrupted run loses nothing and resumes where it stopped. A record's ``engine`` names the
+learner that made it (it is retrained with that one), and its ``wall_time`` is the core time
+the trial took: its own time plus its share of each lane-engine call.
 """
 import hashlib
 import json
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bptt, elman, engine, fullgrad, guessing, rnn, rtrl
+from . import bptt, elman, engine, fullgrad, guessing, lanes, rnn, rtrl
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
 from .experiments import get
 from .network import LSTM97
@@ -60,14 +63,30 @@ def fingerprint(exp, scale):
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-# the compiled learner of each gradient: (module, what records call it)
-LEARNERS = {"truncated": (engine, "lstm97.engine: truncated gradient, eqs. 19-28"),
-            "full": (fullgrad, "lstm97.fullgrad: full gradient, BPTT / exact online RTRL"),
-            # the competitors (experiments.BASELINES), on rnn.RNN nets
-            "rtrl": (rtrl, "lstm97.rtrl: real-time recurrent learning"),
-            "bptt": (bptt, "lstm97.bptt: backpropagation through time per sequence"),
-            "elman": (elman, "lstm97.elman: Elman's procedure, backprop truncated after one step"),
-            "guess": (guessing, "lstm97.guessing: random weight guessing in [-100, 100]")}
+# the compiled learners, by the name records give them ("engine"): train_batch(net, batch, lr,
+# update) -> (stats, diverged). Records keep the name of the learner that made them, and a
+# record is retrained with that learner (tests/test_records.py).
+ENGINE = "lstm97.engine: truncated gradient, eqs. 19-28"
+LANES = "lstm97.lanes: truncated gradient, eqs. 19-28, trials in SIMD lanes, exp_poly"
+FULL = "lstm97.fullgrad: full gradient, BPTT / exact online RTRL"
+# the competitors (experiments.BASELINES), on rnn.RNN nets
+RTRL = "lstm97.rtrl: real-time recurrent learning"
+BPTT = "lstm97.bptt: backpropagation through time per sequence"
+ELMAN = "lstm97.elman: Elman's procedure, backprop truncated after one step"
+GUESS = "lstm97.guessing: random weight guessing in [-100, 100]"
+LEARNERS = {ENGINE: engine.train_batch,
+            LANES: lambda net, batch, lr, update: lanes.train_batches([net], [batch], lr, update)[0],
+            FULL: fullgrad.train_batch, RTRL: rtrl.train_batch, BPTT: bptt.train_batch,
+            ELMAN: elman.train_batch}
+BY_GRADIENT = {"full": FULL, "rtrl": RTRL, "bptt": BPTT, "elman": ELMAN, "guess": GUESS}
+
+
+def learner_of(exp, lane_engine=True):
+    """The name of the learner that trains ``exp``: the one its ``gradient`` names (the full
+    gradient, a competitor's), else the truncated gradient, in SIMD lanes by default."""
+    if exp.gradient in BY_GRADIENT:
+        return BY_GRADIENT[exp.gradient]
+    return LANES if lane_engine else ENGINE
 
 
 def make_net(exp, seed=None):
@@ -241,21 +260,92 @@ def initial_net(experiment, trial, seed=0):
     return make_net(exp, trial_seeds(exp, trial, seed)[0])
 
 
-def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False, on_chunk=None):
+def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False, on_chunk=None,
+              engine=None):
     """Train one net of ``experiment`` (an id or Experiment) for trial number ``trial``.
 
-    The same (experiment, trial, seed, scale) always gives the same record (wall time aside).
+    The same (experiment, trial, seed, scale, engine) always gives the same record (wall time
+    aside). ``engine``: a name from LEARNERS (a record's "engine"), default ``learner_of(exp)``;
+    a trial trained alone in the lane engine equals the same trial trained beside others.
     ``on_chunk(n, net)``, if given, is called after each chunk of training with the number of
     sequences so far (for looking at a net during training; it must not change the net).
     """
-    exp = scaled(get(experiment) if isinstance(experiment, str) else experiment, scale)
+    exp = get(experiment) if isinstance(experiment, str) else experiment
     if exp.gradient == "guess":
-        return guess_trial(exp, trial, seed, scale, keep_weights)
+        return guess_trial(scaled(exp, scale), trial, seed, scale, keep_weights)
+    name = engine or learner_of(exp)
+    if name not in LEARNERS:
+        raise ValueError(f"unknown engine {name!r}; expected one of: {', '.join(LEARNERS)}")
+    train = LEARNERS[name]
+    gen = _trial(exp, trial, seed, scale, keep_weights, on_chunk, name)
+    try:
+        net, batch = next(gen)
+        while True:
+            t0 = time.perf_counter()
+            stats, bad = train(net, batch, exp.lr, exp.update)
+            net, batch = gen.send((stats, bad, time.perf_counter() - t0))
+    except StopIteration as stop:
+        return stop.value
+
+
+def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=16):
+    """Train many trials of ``experiment`` at once in the lane engine, ``width`` at a time.
+
+    ``next_trial()`` gives the next trial number to start (None: no more); ``emit(record)`` gets
+    each record as soon as its trial ends, and a freed lane takes the next trial. Every trial's
+    record is the one ``run_trial`` gives it alone. Trials that need another learner, or whose
+    masks differ at the moment (2a/2b before the cell is added), train in separate groups.
+    """
+    exp = get(experiment) if isinstance(experiment, str) else experiment
+    name = learner_of(exp)
+    if name != LANES:
+        while (t := next_trial()) is not None:
+            emit(run_trial(exp, t, seed, scale, keep_weights(exp, t), engine=name))
+        return
+    active = []                                   # [generator, (net, batch)]
+
+    def refill():
+        while len(active) < width and (t := next_trial()) is not None:
+            gen = _trial(exp, t, seed, scale, keep_weights(exp, t), None, name)
+            try:
+                active.append([gen, next(gen)])
+            except StopIteration as stop:
+                emit(stop.value)
+
+    refill()
+    while active:
+        groups = {}
+        for a in active:
+            net = a[1][0]
+            key = (lanes._topology(net),) + tuple(net.masks[k].tobytes() for k in lanes.KEYS)
+            groups.setdefault(key, []).append(a)
+        for group in groups.values():
+            t0 = time.perf_counter()
+            out = lanes.train_batches([a[1][0] for a in group], [a[1][1] for a in group],
+                                      exp.lr, exp.update)
+            share = (time.perf_counter() - t0) / len(group)     # a trial's part of the core time
+            for a, (stats, bad) in zip(group, out):
+                try:
+                    a[1] = a[0].send((stats, bad, share))
+                except StopIteration as stop:
+                    emit(stop.value)
+                    a[0] = None
+        active[:] = [a for a in active if a[0] is not None]
+        refill()
+
+
+def _trial(exp, trial, seed, scale, keep_weights, on_chunk, name):
+    """One trial as a generator: yields (net, batch) for each chunk of training and receives
+    (stats, diverged, seconds) from whoever trained it (``run_trial`` alone, ``run_lanes``
+    beside others); replays to a stage and the tests run here. Returns the record, whose
+    wall_time is this trial's own time plus its share of the training calls: core seconds."""
+    exp = scaled(exp, scale)
     t0 = time.perf_counter()
+    spent = 0.0                                   # seconds outside this generator, for this trial
     task = exp.make_task(trial)
     net_ss, data_ss, test_ss = trial_seeds(exp, trial, seed)
     net = make_net(exp, net_ss)
-    learner, engine_name = LEARNERS[exp.gradient]
+    learner = LEARNERS[name]
     rng, test_rng = np.random.default_rng(data_ss), np.random.default_rng(test_ss)
     chunk = _chunk_size(exp, task)
     stream = StreamCriterion(exp) if exp.criterion in ("window", "st3", "nseq") else None
@@ -268,7 +358,9 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False, on_c
     while n < exp.budget and stopped == "budget":
         batch = task.sample(rng, min(chunk, exp.budget - n))
         snapshot = {k: w.copy() for k, w in net.weights.items()}
-        stats, bad = learner.train_batch(net, batch, exp.lr, exp.update)
+        away = time.perf_counter()
+        stats, bad, seconds = yield net, batch
+        spent += seconds - (time.perf_counter() - away)
         if bad >= 0:
             stopped, reason = "diverged", f"NaN/inf in sequence {n + bad + 1}"
             n += bad + 1
@@ -278,7 +370,7 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False, on_c
         if hits:                                  # replay up to each stage, exactly
             net.set_weights(snapshot)
             for i, stage in hits:
-                learner.train_batch(net, batch.take(np.arange(done, i + 1)), exp.lr, exp.update)
+                learner(net, batch.take(np.arange(done, i + 1)), exp.lr, exp.update)
                 done = i + 1
                 count = n + done
                 if exp.criterion == "window":
@@ -289,7 +381,7 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False, on_c
                     stopped, reason = "solved", f"{stage} after {count} sequences"
                     break
             if stopped == "budget" and done < len(batch):
-                learner.train_batch(net, batch.take(np.arange(done, len(batch))), exp.lr, exp.update)
+                learner(net, batch.take(np.arange(done, len(batch))), exp.lr, exp.update)
                 done = len(batch)
         else:
             done = len(batch)
@@ -328,8 +420,8 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False, on_c
         success=stopped == "solved", stopped=stopped, reason=reason,
         sequences=stages.get(final_stage(exp)) if stopped == "solved" else None,
         stages=stages, test=tests, sequences_trained=n, steps=steps, curve=curve,
-        cell_added_at=cell_added_at, wall_time=time.perf_counter() - t0,
-        engine=engine_name, versions=versions())
+        cell_added_at=cell_added_at, wall_time=time.perf_counter() - t0 + spent,
+        engine=name, versions=versions())
     if keep_weights:
         record["weights"] = {k: w.tolist() for k, w in net.weights.items()}
     return record
@@ -359,7 +451,7 @@ def guess_trial(exp, trial, seed=0, scale="paper", keep_weights=False):
         sequences=n if W is not None else None, unit="guesses", guesses=n,
         stages=stages, test=tests, sequences_trained=0, sequences_evaluated=seqs, steps=steps,
         curve=[], cell_added_at=None, wall_time=time.perf_counter() - t0,
-        engine=LEARNERS["guess"][1], versions=versions())
+        engine=GUESS, versions=versions())
     if keep_weights:
         record["weights"] = {k: w.tolist() for k, w in net.weights.items()}
     return record
@@ -419,9 +511,18 @@ def _die_with_parent():
         pass
 
 
-def _job(args):
-    exp_id, trial, seed, scale = args
-    return run_trial(exp_id, trial, seed, scale, keep_weights=keep_weights(get(exp_id), trial))
+def _lane_job(exp_id, seed, scale, pending, done, width):
+    """One worker's share of a run: trials taken from the queue ``pending`` until it gives
+    None, ``width`` at a time in lanes; each record goes to the queue ``done`` as soon as its
+    trial ends."""
+    ended = False
+
+    def next_trial():
+        nonlocal ended
+        t = None if ended else pending.get()
+        ended = t is None
+        return t
+    run_lanes(exp_id, next_trial, done.put, seed, scale, width)
 
 
 def _progress_bar():
@@ -437,13 +538,14 @@ def _progress_bar():
 
 
 def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
-               scheduler=None, workers=None, progress=True):
+               scheduler=None, workers=None, lanes=16, progress=True):
     """Run trials 0..trials-1 of an experiment that have no record yet; return all records.
 
     Records go to ``results`` (default ``results/<scale>`` under the current directory, never
     the committed ``data/results`` unless it is named). Local processes by default
     (``workers``, default all cores); a Dask cluster when ``scheduler`` (or the
-    LSTM97_SCHEDULER variable) gives its address.
+    LSTM97_SCHEDULER variable) gives its address. Each process trains up to ``lanes`` trials at
+    once in the lane engine (``run_lanes``); a record is written as soon as its trial ends.
     """
     results = Path("results") / scale if results is None else results
     exp = get(experiment) if isinstance(experiment, str) else experiment
@@ -453,6 +555,8 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
         trials = exp.trials if scale == "paper" else min(exp.trials, SMOKE["trials"])
     if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 0:
         raise ValueError(f"trials must be a non-negative integer, got {trials!r}")
+    if not isinstance(lanes, int) or isinstance(lanes, bool) or lanes < 1:
+        raise ValueError(f"lanes must be a positive integer, got {lanes!r}")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     scheduler = scheduler or os.environ.get("LSTM97_SCHEDULER") or None
@@ -479,28 +583,65 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
                 bar.update(1)
 
         try:
+            trials_left = [job[1] for job in todo]
+            n_workers = min(workers or os.cpu_count() or 1, len(todo))
             if scheduler:
-                _run_dask(scheduler, todo, finished)
-            elif (workers or os.cpu_count() or 1) == 1 or len(todo) == 1:
-                for job in todo:
-                    finished(_job(job))
+                _run_dask(scheduler, exp.id, seed, scale, trials_left, finished, lanes)
+            elif n_workers == 1:
+                run_lanes(exp.id, lambda: trials_left.pop(0) if trials_left else None, finished, seed, scale, lanes)
             else:
-                pool = ProcessPoolExecutor(max_workers=min(workers or os.cpu_count(), len(todo)),
-                                           mp_context=get_context("spawn"), initializer=_die_with_parent)
-                try:
-                    for fut in as_completed([pool.submit(_job, j) for j in todo]):
-                        finished(fut.result())
-                except KeyboardInterrupt:      # finished trials are on disk; queued ones never start
-                    running = list((getattr(pool, "_processes", None) or {}).values())
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    for proc in running:
-                        proc.terminate()
-                    raise
-                pool.shutdown()
+                _run_pool(n_workers, exp.id, seed, scale, trials_left, finished, lanes)
         finally:
             if bar:
                 bar.close()
     return [records[t] for t in sorted(records)]
+
+
+def _width(n_trials, n_workers, most=16):
+    """Lanes per worker: at most ``most``, and few enough that every worker gets trials."""
+    return max(1, min(most, -(-n_trials // n_workers)))
+
+
+def _drain(done, jobs, finished):
+    """Pass each record from the queue ``done`` to ``finished`` until every job has ended;
+    a job's error is raised here."""
+    import queue
+    while True:
+        try:
+            finished(done.get(timeout=0.2))
+            continue
+        except queue.Empty:
+            pass
+        if all(j.done() for j in jobs):
+            for j in jobs:
+                j.result()                        # raise a worker's error
+            try:
+                while True:
+                    finished(done.get(timeout=0.2))
+            except queue.Empty:
+                return
+
+
+def _run_pool(n_workers, exp_id, seed, scale, trials, finished, lanes):
+    """Local processes, each training its lanes from one shared queue of trials."""
+    from multiprocessing import Manager
+    with Manager() as manager:
+        pending, done = manager.Queue(), manager.Queue()
+        for t in trials + [None] * n_workers:
+            pending.put(t)
+        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn"),
+                                   initializer=_die_with_parent)
+        try:
+            jobs = [pool.submit(_lane_job, exp_id, seed, scale, pending, done, _width(len(trials), n_workers, lanes))
+                    for _ in range(n_workers)]
+            _drain(done, jobs, finished)
+        except KeyboardInterrupt:      # finished trials are on disk; queued ones never start
+            running = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in running:
+                proc.terminate()
+            raise
+        pool.shutdown()
 
 
 def connect(scheduler, timeout=5):
@@ -512,12 +653,43 @@ def connect(scheduler, timeout=5):
         raise ValueError(f"cannot reach Dask scheduler {scheduler!r}: {e}") from None
 
 
-def _run_dask(scheduler, todo, finished):
-    from dask.distributed import as_completed as dask_completed
+class _DaskQueue:
+    """A named distributed.Queue with the put/get(timeout) of a multiprocessing queue. Items
+    travel as JSON text: Dask's own transport would turn the records' lists into tuples."""
+
+    def __init__(self, name, client=None):
+        from distributed import Queue
+        self.q = Queue(name, client=client)
+
+    def put(self, item):
+        self.q.put(json.dumps(item))
+
+    def get(self, timeout=None):
+        import queue
+        try:
+            return json.loads(self.q.get(timeout=timeout))
+        except TimeoutError:
+            raise queue.Empty from None
+
+
+def _dask_lane_job(exp_id, seed, scale, names, width):
+    """_lane_job on a Dask worker, with the run's two queues found by name."""
+    _lane_job(exp_id, seed, scale, _DaskQueue(names[0]), _DaskQueue(names[1]), width)
+
+
+def _run_dask(scheduler, exp_id, seed, scale, trials, finished, lanes):
+    """One lane job per worker thread of the cluster, all fed from one Dask queue of trials;
+    records come back one by one as their trials end."""
+    import uuid
     client = connect(scheduler)
     try:
-        futures = [client.submit(_job, job, pure=False) for job in todo]
-        for fut in dask_completed(futures):
-            finished(fut.result())
+        n = min(len(trials), max(1, sum(client.nthreads().values())))
+        names = (f"lstm97-pending-{uuid.uuid4().hex}", f"lstm97-done-{uuid.uuid4().hex}")
+        pending, done = _DaskQueue(names[0], client), _DaskQueue(names[1], client)
+        for t in trials + [None] * n:
+            pending.put(t)
+        jobs = [client.submit(_dask_lane_job, exp_id, seed, scale, names, _width(len(trials), n, lanes),
+                              pure=False) for _ in range(n)]
+        _drain(done, jobs, finished)
     finally:
         client.close()

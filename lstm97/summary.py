@@ -264,8 +264,9 @@ def learning_rows(pairs, fractions=(0.9, 0.99)):
 
 def compute_rows(pairs):
     """What the trials cost, per experiment and in total: trials, training sequences, LSTM time
-    steps and wall time (the sum of the trials' measured wall times; two processes ran them on
-    a 2-core machine, so a run of all of them takes about core-hours / 2 there)."""
+    steps and wall time (the sum of the trials' measured wall times, each a trial's core time;
+    two processes ran them on a 2-core machine, so a run of all of them takes about
+    core-hours / 2 there)."""
     rows = []
     for exp, records in pairs:
         rows.append(dict(experiment=exp.id, trials=len(records), of=exp.trials,

@@ -21,3 +21,12 @@ def test_torch_column_without_torch(capsys, monkeypatch):
     rows, _ = bench.main(["--quick"])
     assert all(r["torch"] is None for r in rows)
     assert "torch not installed (pip install -e .[bench])" in capsys.readouterr().out
+
+
+def test_quick_bench_prints_lanes_beside_the_single_engine(capsys):
+    bench.main(["--quick"])
+    out = capsys.readouterr().out
+    assert "trial-parallel training" in out and "speed target of issue 17" in out
+    rows = bench.lane_rows(0.0, 8, L=2)
+    assert [r["net"] for r in rows] == [n for n, *_ in bench.NETS]
+    assert all(r["single"] > 0 and r["parallel"] > 0 and 0 <= r["waiting"] < 1 for r in rows)

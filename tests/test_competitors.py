@@ -61,7 +61,7 @@ def test_smoke_trials_of_the_gradient_competitors(exp_id):
     strip = lambda r: {k: v for k, v in r.items() if k not in ("wall_time", "weights")}
     assert strip(a) == strip(b)
     assert a["sequences_trained"] == 2000 and a["stopped"] in ("budget", "solved")
-    assert a["engine"] == runner.LEARNERS[experiments.get(exp_id).gradient][1]
+    assert a["engine"] == runner.learner_of(experiments.get(exp_id))
     assert set(a["weights"]) == {"W_h", "W_o"}
     start = runner.initial_net(exp_id, 1).weights
     assert any((abs(sum(map(sum, a["weights"][k])) - start[k].sum()) > 1e-9) for k in start)   # it learned

@@ -46,7 +46,7 @@ def _cheap_reading_sample(max_steps=10_000_000):
 def test_recorded_trial_is_retrained_from_its_seed(path):
     rec = json.loads(path.read_text())
     again = runner.run_trial(rec["experiment"], rec["trial"], rec["seed"], rec["scale"],
-                             keep_weights="weights" in rec)
+                             keep_weights="weights" in rec, engine=rec.get("engine", runner.ENGINE))
     for key in rec:
         if key not in ("wall_time", "versions"):
             assert again[key] == rec[key], key

@@ -161,7 +161,7 @@ def test_cli_run_prints_ours_beside_the_paper_and_json(tmp_path):
 
 def test_killed_run_keeps_finished_trials_and_repeats_none(tmp_path):
     args = [sys.executable, "-m", "lstm97", "run", "4-3", "--scale", "smoke", "--trials", "6",
-            "--workers", "1", "--results", str(tmp_path)]
+            "--workers", "1", "--lanes", "2", "--results", str(tmp_path)]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     folder = tmp_path / "4-3"
     deadline = time.time() + 120
@@ -208,3 +208,33 @@ def test_cli_readme_rewrites_only_its_block_and_checks_it(tmp_path, capsys):
     readme.write_text("no block here\n")
     assert main(args) == 2 and "needs exactly one" in capsys.readouterr().err
     assert readme.read_text() == "no block here\n"
+
+
+def test_a_trial_in_lanes_equals_the_same_trial_alone():
+    """run_lanes trains several trials at once (2a: in two groups while their masks differ);
+    each record is the one run_trial gives that trial alone, whatever the lane count."""
+    from lstm97.runner import run_lanes, run_trial
+    for exp_id in ("6a", "2a"):
+        got = {}
+        todo = iter(range(4))
+        run_lanes(exp_id, lambda: next(todo, None), lambda r: got.__setitem__(r["trial"], r),
+                  scale="smoke", width=3)
+        assert sorted(got) == [0, 1, 2, 3]
+        assert got[0]["curve"] != got[1]["curve"]            # the lanes are different trials
+        for t in (0, 3):
+            alone = run_trial(exp_id, t, scale="smoke",
+                              keep_weights=runner.keep_weights(experiments.get(exp_id), t))
+            assert strip(got[t]) == strip(alone)
+            assert got[t]["engine"] == runner.LANES
+
+
+def test_each_record_names_its_learner_and_is_retrained_with_it():
+    from lstm97.runner import ENGINE, FULL, LANES, run_trial
+    assert runner.learner_of(experiments.get("6a")) == LANES
+    assert runner.learner_of(experiments.get("1-5+full")) == FULL
+    single = run_trial("6a", 0, scale="smoke", engine=ENGINE)
+    assert single["engine"] == ENGINE and strip(run_trial("6a", 0, scale="smoke", engine=ENGINE)) == strip(single)
+    with pytest.raises(ValueError, match="unknown engine"):
+        run_trial("6a", 0, scale="smoke", engine="lstm97.turbo")
+    with pytest.raises(ValueError, match="lanes"):
+        run_trials("6a", 1, scale="smoke", lanes=0)

@@ -1,0 +1,118 @@
+"""Trial-parallel training (lstm97.lanes): each lane computes what the single-trial engine computes."""
+import copy
+import math
+
+import numpy as np
+import pytest
+
+from lstm97 import engine, lanes
+from lstm97.network import LSTM97
+from lstm97.tasks import Adding, EmbeddedReber, TemporalOrder, VeryLongLag
+
+# name: task, LSTM97 arguments, learning rate (the nets of bench.NETS, a Reber net, a readings net)
+CASES = {
+    "adding": (Adding(100), (2, 1, 2, 2), dict(bias="all", input_gate_bias=[-3, -6]), 0.5),
+    "6b": (TemporalOrder(3), (8, 8, 3, 2), dict(bias="all", input_gate_bias=[-2, -4, -6]), 0.1),
+    "2c p=1000": (VeryLongLag(1000, 1000), (1004, 2, 2, 1), dict(bias="none", init=0.2), 0.01),
+    "reber 1-x": (EmbeddedReber.from_pair(0), (7, 7, 3, 2),
+                  dict(bias="gates", init=0.2, output_gate_bias=[-1, -2, -3]), 0.5),
+    "2c readings": (VeryLongLag(20, 20), (24, 2, 2, 1),
+                    dict(bias="input", input_gate_bias=[-1, -2], init=0.2, g="legend", h="legend",
+                         reset=0.5, cell_sources="inputs", recurrent=False), 0.5),
+}
+
+
+def train_both(name, update, n, exp, lanes_n=3):
+    """Lanes and the single-trial engine from the same nets and batches: (single, lanes, start)."""
+    task, shape, kw, lr = CASES[name]
+    batches = [task.sample(np.random.default_rng(s), n) for s in range(lanes_n)]
+    start = [LSTM97(*shape, **kw, seed=s) for s in range(lanes_n)]
+    single, parallel = copy.deepcopy(start), copy.deepcopy(start)
+    ref = [engine.train_batch(net, b, lr, update) for net, b in zip(single, batches)]
+    out = lanes.train_batches(parallel, batches, lr, update, exp=exp)
+    return (single, ref), (parallel, out), start
+
+
+def max_rel(a, b):
+    return max(np.abs(a.weights[k] - b.weights[k]).max() / (np.abs(a.weights[k]).max() or 1.0)
+               for k in lanes.KEYS)
+
+
+@pytest.mark.parametrize("update", ["sequence", "step"])
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_lane_is_the_single_engine_after_1000_sequences(name, update):
+    (single, ref), (parallel, out), start = train_both(name, update, 1000, "libm")
+    assert max(max_rel(a, b) for a, b in zip(single, start)) > 1e-4, "training moved no weight"
+    assert max_rel(single[0], single[1]) > 1e-3, "lanes do not differ; the comparison would be weak"
+    for a, b, (st_a, bad_a), (st_b, bad_b) in zip(single, parallel, ref, out):
+        assert bad_a == bad_b == -1
+        assert max_rel(a, b) <= 1e-9
+        np.testing.assert_allclose(st_b, st_a, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("update", ["sequence", "step"])
+@pytest.mark.parametrize("name", ["adding", "6b", "reber 1-x"])
+def test_poly_exp_lanes_stay_close_to_the_single_engine(name, update):
+    """exp_poly differs from libm's exp by at most 1 ulp; online learning carries such differences
+    on (measured after 1,000 sequences: 1e-15 on adding and 6b, 2e-8 on Reber with lr 0.5 and
+    per-sequence updates). After 100 sequences every lane is within 1e-10 of the engine."""
+    (single, ref), (parallel, out), _ = train_both(name, update, 100, "poly")
+    for a, b, (st_a, bad_a), (st_b, bad_b) in zip(single, parallel, ref, out):
+        assert bad_a == bad_b == -1
+        assert max_rel(a, b) <= 1e-10
+        np.testing.assert_allclose(st_b[:, engine.SSE], st_a[:, engine.SSE], rtol=1e-8, atol=1e-12)
+
+
+def test_lanes_with_different_lengths_batch_sizes_and_one_diverging():
+    task, shape, kw, lr = CASES["adding"]
+    sizes = [30, 0, 7, 50, 30]                          # lane 1 has nothing to do, lane 2 stops early
+    batches = [Adding(10 + 20 * i).sample(np.random.default_rng(i), n) for i, n in enumerate(sizes)]
+    start = [LSTM97(*shape, **kw, seed=s) for s in range(len(sizes))]
+    start[4].weights["W_in"][0, 1] = np.inf             # as if an update had overflowed
+    single, parallel = copy.deepcopy(start), copy.deepcopy(start)
+    ref = [engine.train_batch(net, b, lr) for net, b in zip(single, batches)]
+    out = lanes.train_batches(parallel, batches, lr, exp="libm")
+    assert [bad for _, bad in out] == [bad for _, bad in ref] == [-1, -1, -1, -1, 0]
+    for a, b, (st_a, _), (st_b, _) in zip(single, parallel, ref, out):
+        np.testing.assert_array_equal(st_b, st_a)
+        for k in lanes.KEYS:
+            np.testing.assert_array_equal(b.weights[k], a.weights[k])
+    assert out[1][0].shape == (0, 4) and np.isnan(out[4][0][0, engine.SSE])
+
+
+def test_a_lane_does_not_depend_on_its_neighbours():
+    """The same net and batch give the same bits alone, and in lane 2 of 5 (records made with
+    lanes can be remade with any lane count)."""
+    task, shape, kw, lr = CASES["6b"]
+    batches = [task.sample(np.random.default_rng(s), 20) for s in range(5)]
+    alone = LSTM97(*shape, **kw, seed=2)
+    crowd = [LSTM97(*shape, **kw, seed=s) for s in range(5)]
+    [(st_alone, _)] = lanes.train_batches([alone], [batches[2]], lr)
+    st_crowd = lanes.train_batches(crowd, batches, lr)[2][0]
+    np.testing.assert_array_equal(st_alone, st_crowd)
+    for k in lanes.KEYS:
+        np.testing.assert_array_equal(alone.weights[k], crowd[2].weights[k])
+
+
+def test_exp_poly_is_within_one_ulp_of_math_exp():
+    rng = np.random.default_rng(0)
+    xs = np.concatenate([np.linspace(lanes.EXP_LO, lanes.EXP_HI, 20001), rng.uniform(-40, 40, 20000),
+                         rng.uniform(-1e-3, 1e-3, 1000), [0.0, 1.0, -1.0, 0.5 * math.log(2)]])
+    worst = max(abs(lanes.exp_poly(x) - math.exp(x)) / math.exp(x) for x in xs)
+    assert worst <= 2.3e-16                              # 1 ulp (2**-52 = 2.2e-16)
+    assert lanes.exp_poly(0.0) == 1.0
+    assert lanes.exp_poly(710.0) == math.inf and lanes.exp_poly(math.inf) == math.inf
+    assert lanes.exp_poly(-709.0) == 0.0 and lanes.exp_poly(-math.inf) == 0.0
+    assert math.isnan(lanes.exp_poly(math.nan))
+
+
+def test_nets_of_one_call_must_share_their_topology():
+    b = Adding(10).sample(np.random.default_rng(0), 2)
+    with pytest.raises(ValueError, match="topology"):
+        lanes.train_batches([LSTM97(2, 1, 2, 2), LSTM97(2, 1, 2, 1)], [b, b], 0.5)
+    with pytest.raises(ValueError, match="masks"):
+        lanes.train_batches([LSTM97(2, 1, 2, 2), LSTM97(2, 1, 2, 2, bias="none")], [b, b], 0.5)
+    with pytest.raises(ValueError, match="one batch per net"):
+        lanes.train_batches([LSTM97(2, 1, 2, 2)], [b, b], 0.5)
+    with pytest.raises(ValueError, match="exp"):
+        lanes.train_batches([LSTM97(2, 1, 2, 2)], [b], 0.5, exp="svml")
