@@ -26,7 +26,7 @@ else
   ENV := $(STAMP)
 endif
 
-.PHONY: all test reproduce render html bench lock clean-venv
+.PHONY: all test reproduce render html bench lock clean-venv cluster-demo
 
 all: test
 
@@ -63,6 +63,22 @@ render: $(ENV)
 # Static HTML of the committed notebooks, with an index page, in $(HTML) (git-ignored).
 html: $(ENV)
 	$(RUN) lstm97.notebooks html --out "$(HTML)" $(NOTEBOOKS)
+
+# A real Dask cluster on this machine: a scheduler and 2 single-thread workers as separate
+# processes on 127.0.0.1, then `make reproduce` through it (each worker runs one lane group at a
+# time, fed trials from a Dask queue). Records and notebooks go to $(DEMO); the cluster stops
+# when the run ends. Prints the wall time. DEMO_SCALE=paper for the real thing.
+DEMO_SCALE ?= smoke
+DEMO ?= results/cluster-demo/$(DEMO_SCALE)
+cluster-demo: $(ENV)
+	mkdir -p "$(DEMO)"
+	$(RUN) distributed.cli.dask_scheduler --host 127.0.0.1 --port 8786 --no-dashboard \
+	  > "$(DEMO)/scheduler.log" 2>&1 & s=$$!; \
+	$(RUN) distributed.cli.dask_worker tcp://127.0.0.1:8786 --nworkers 2 --nthreads 1 --no-dashboard \
+	  > "$(DEMO)/workers.log" 2>&1 & w=$$!; \
+	trap 'kill $$w $$s 2>/dev/null' EXIT; sleep 5; t0=$$(date +%s); \
+	$(MAKE) --no-print-directory reproduce SCALE=$(DEMO_SCALE) SCHEDULER=tcp://127.0.0.1:8786 RESULTS="$(DEMO)" \
+	  && echo "cluster-demo: make reproduce SCALE=$(DEMO_SCALE) on 2 Dask workers took $$(( $$(date +%s) - t0 )) s"
 
 # Steps per second: NumPy reference vs engine vs PyTorch. The torch column needs the bench
 # extra, torch==2.13.0, which from PyPI is a CUDA build (gigabytes). Install the CPU build:
