@@ -132,8 +132,9 @@ def readme(results, path, check):
     study = readings.load(results)
     planned = dict(readings.PLAN)
     study_pairs = [(experiments.get(i), study[i], n) for i, n in planned.items() if experiments.get(i).variant]
+    competitors = {i: load_records(results, i) for i in experiments.BASELINES}
     block = readme_block(pairs, [i for i, r in records.items() if not r], study_pairs,
-                         reading_rows(readings.group(study), planned))
+                         reading_rows(readings.group(study), planned), competitors)
     head, rest = text.split(README_BEGIN)
     new = head + block + rest.split(README_END, 1)[1]
     if check:

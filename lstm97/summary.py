@@ -390,11 +390,12 @@ def study_runtime(study):
     return line, hours, est, unknown
 
 
-def readme_block(pairs, missing, study=None, study_rows=None):
+def readme_block(pairs, missing, study=None, study_rows=None, competitors=None):
     """The generated part of the README's Results section: compute and the runtime of a paper-scale
     ``make reproduce``, ours beside the paper for every row, when the nets learn versus when the
     criterion holds, and the readings study's best-matching reading per row. ``missing``: the ids
-    of the experiments with no records; ``study``: see study_runtime; ``study_rows``: reading_rows."""
+    of the experiments with no records; ``study``: see study_runtime; ``study_rows``: reading_rows;
+    ``competitors``: {id: records} of the competitor rows (experiments.BASELINES)."""
     from .experiments import EXPERIMENTS
     total = compute_rows(pairs)[-1]
     runtime, measured, estimated, unknown = runtime_table(pairs, [EXPERIMENTS[i] for i in missing], study)
@@ -438,4 +439,108 @@ def readme_block(pairs, missing, study=None, study_rows=None):
            "+ |log2 mean ratio|), labelled as such. Main rows stay the literal 1997 set-up; "
            "notebook 08 shows every reading and what each contradicts in the paper.", "",
            best_reading_lines(study_rows)] if study_rows else []),
+        *(["", "The paper's competitors, re-run (notebooks 01-03): whether the paper's ranking of the methods "
+           "(by success rate, then mean sequences until success) holds in our runs, per table.", "",
+           ranking_lines(competitors, pairs)] if competitors is not None else []),
         README_END])
+
+
+# --------------------------------------------------------------------------- competitors (issue 16)
+def competitor_rows(table, records):
+    """Table 1's or Table 2's competitor rows (paper.COMPETITORS), our runs beside the paper's:
+    one line per configuration that re-runs a row (Table 2's "1.0-10.0" rows: one per rate),
+    "cited only" where none does. ``records``: {experiment id: records}."""
+    from .experiments import BASELINES
+    rows = []
+    for c in paper.COMPETITORS:
+        if c["table"] != table:
+            continue
+        p = paper.result(c["id"])
+        exps = [e for e in BASELINES.values() if c["id"] in e.rows]
+        size = f"p={c['p']}" if "p" in c else f"{c['hidden_units']} units"
+        base = dict(method=f"{c['method']} {size}", row=c["id"], paper_lr=c["lr"], paper_pct=p["success_pct"],
+                    paper_mean=p["mean_sequences"] or c["success_after"])
+        if not exps:
+            rows.append(dict(base, experiment="cited only", lr=None, trials=None, of=None,
+                             success_pct=None, mean=None, ratio=None))
+        for e in exps:
+            recs = records.get(e.id, [])
+            o = ours(e, recs, c["id"]) if recs else {}
+            rows.append(dict(base, experiment=e.id, lr=e.lr, trials=len(recs), of=e.trials,
+                             success_pct=o.get("success_pct"), mean=o.get("mean"), ratio=o.get("ratio")))
+    return rows
+
+
+def _rank_key(pct, mean):
+    """Better first: more successful trials, then fewer sequences until success."""
+    return (-(pct or 0.0), mean if mean is not None else float("inf"))
+
+
+def ranking(rows, lstm=()):
+    """Does the paper's ranking of the methods hold in our runs? ``rows``: competitor_rows;
+    ``lstm``: (label, our row, the paper's row) of the LSTM rows they sit beside. Compares only
+    the methods with all their planned trials recorded (by success %, then mean sequences).
+    Returns dict(paper=[labels best first], ours=[...], holds=bool (None: fewer than two
+    methods, e.g. only LSTM rows), broken=[(a, b): the paper ranks a above b, our runs do not], left_out=[...])."""
+    done, left = [], []
+    for r in rows:
+        label = f"{r['method']} lr {r['lr']:g}" if r["lr"] is not None else f"{r['method']} (cited)"
+        if r["trials"] and r["trials"] == r["of"]:
+            paper_pct = r["paper_pct"] if isinstance(r["paper_pct"], (int, float)) else None
+            paper_mean = r["paper_mean"] if isinstance(r["paper_mean"], (int, float)) else None
+            done.append((label, _rank_key(paper_pct, paper_mean), _rank_key(r["success_pct"], r["mean"])))
+        else:
+            left.append(label)
+    for label, o, p in lstm:
+        if o["trials"]:
+            done.append((label, _rank_key(p["success_pct"] if p["success_pct"] is not None else 100.0,
+                                          p["mean"]), _rank_key(o["success_pct"], o["mean"])))
+    by_paper = [d[0] for d in sorted(done, key=lambda d: d[1])]
+    by_ours = [d[0] for d in sorted(done, key=lambda d: d[2])]
+    # every pair of methods the paper orders (a better than b) must be ordered alike in our runs
+    broken = [(a[0], b[0]) for a in done for b in done if a[1] < b[1] and not a[2] < b[2]
+              and a[0].split()[0] != b[0].split()[0]]      # two LSTM rows are not two methods
+    holds = not broken if len({d[0].split()[0] for d in done}) >= 2 else None
+    return dict(paper=by_paper, ours=by_ours, holds=holds, broken=broken, left_out=left)
+
+
+def guessing_rows(records):
+    """Random weight guessing (experiments.BASELINES, gradient "guess"), one line per task and
+    architecture: trials, solved, guesses until success (mean, median), sequences evaluated per
+    trial (mean), and the budget in guesses; beside it the LSTM row's paper mean in sequences."""
+    from .experiments import BASELINES, EXPERIMENTS
+    rows = []
+    for e in BASELINES.values():
+        if e.gradient != "guess":
+            continue
+        recs = records.get(e.id, [])
+        won = [r["guesses"] for r in recs if r["success"]]
+        lstm_id = e.id.rsplit("-guess-", 1)[0]
+        rows.append(dict(experiment=e.id, arch=e.net["arch"], trials=len(recs), of=e.trials,
+                         solved=len(won), mean_guesses=float(np.mean(won)) if won else None,
+                         median_guesses=float(np.median(won)) if won else None,
+                         sequences_evaluated=float(np.mean([r["sequences_evaluated"] for r in recs])) if recs else None,
+                         budget=e.budget,
+                         lstm_paper_mean=paper.result(EXPERIMENTS[lstm_id].rows[0]).get("mean_sequences")))
+    return rows
+
+
+def ranking_lines(competitors, pairs):
+    """One line per table: does the paper's ranking of the methods hold in our runs?
+    ``competitors``: {id: records} of experiments.BASELINES; ``pairs``: the LSTM main runs."""
+    lines = []
+    for table, lstm_ids in (("Table 1", [f"1-{k}" for k in range(1, 6)]), ("Table 2", ["2a"])):
+        rows = competitor_rows(table, competitors)
+        lstm = [(f"LSTM {e.id}", o, p) for e, o, p in paired(pairs) if e.id in lstm_ids]
+        r = ranking(rows, lstm)
+        ran = sum(1 for x in rows if x["trials"])
+        status = {True: "holds", False: "does not hold", None: "cannot be judged yet"}[r["holds"]]
+        line = (f"- {table}: the paper's ranking {status} in our runs "
+                f"({len(r['paper'])} rows with complete records; {ran} of "
+                f"{sum(1 for x in rows if x['experiment'] != 'cited only')} competitor rows started)")
+        if r["broken"]:
+            line += "; the paper ranks " + ", ".join(f"{a} above {b}" for a, b in r["broken"][:4])
+            line += " and more" if len(r["broken"]) > 4 else ""
+            line += ", our runs do not"
+        lines.append(line + ".")
+    return "\n".join(lines)

@@ -94,3 +94,18 @@ def test_cli_lists_and_accepts_competitors(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "2a-rtrl-p100-lr10" in out and "1-elm15" in out and "6a-guess-A2" in out
     assert main(["run", "3a-T100-N3-guess-A1", "--trials", "1", "--results", str(tmp_path), "--workers", "1"]) == 0
+
+
+def test_ranking_holds_only_if_every_pair_the_paper_orders_is_ordered_alike():
+    from lstm97 import summary
+
+    def row(method, paper_pct, paper_mean, pct, mean, trials=18):
+        return dict(method=method, row=method, lr=1.0, trials=trials, of=18, paper_pct=paper_pct,
+                    paper_mean=paper_mean, success_pct=pct, mean=mean)
+    same = [row("A", 78, 1_000_000, 60, 2e6), row("B", 0, "> 5,000,000", 0, None)]
+    assert summary.ranking(same)["holds"] is True
+    tie = [row("A", 78, 1_000_000, 0, None), row("B", 0, "> 5,000,000", 0, None)]
+    got = summary.ranking(tie)
+    assert got["holds"] is False and got["broken"] == [("A lr 1", "B lr 1")]
+    partial = summary.ranking([row("A", 78, 1e6, 50, 1e6, trials=3), row("B", 0, None, 0, None)])
+    assert partial["holds"] is None and partial["left_out"] == ["A lr 1"]
