@@ -35,6 +35,7 @@ from numba.extending import intrinsic
 
 from . import engine
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
+from .lanevec import LANES, add_to, gather, get, put, scatter_add, splat, where
 
 EXPS = ("poly", "libm")
 
@@ -56,6 +57,14 @@ def _as_bits(typingctx, x):
     return types.int64(types.float64), codegen
 
 
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a * b + c rounded once (llvm.fma; the CPU's fused multiply-add)."""
+    def codegen(context, builder, sig, args):
+        return builder.fma(*args)
+    return types.float64(types.float64, types.float64, types.float64), codegen
+
+
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01       # ln 2 in 2 parts: LN2_HI has 32 trailing zero bits,
 LN2_LO = 1.90821492927058770002e-10       # so k * LN2_HI is exact for |k| < 2**21
@@ -64,8 +73,8 @@ TAYLOR = tuple(1.0 / math.factorial(n) for n in range(13, -1, -1))   # 1/13!, ..
 EXP_LO, EXP_HI = -708.0, 709.0            # outside: 0 and inf (math.exp: < 2.3e-308, > 8.2e307)
 
 
-@njit(cache=True, error_model="numpy")
-def exp_poly(x):
+@njit(inline="always", error_model="numpy")
+def _exp_poly(x):
     """e**x = 2**k e**r with x = k ln2 + r, |r| <= ln2/2; e**r by its Taylor series to r**13/13!
     (truncation < 5e-18), 2**k by writing k + 1023 into the exponent bits. Branch-free, so
     a loop over lanes vectorises. Below EXP_LO it returns 0, above EXP_HI inf; NaN stays NaN."""
@@ -73,20 +82,28 @@ def exp_poly(x):
     xc = EXP_HI if xc > EXP_HI else xc
     big = xc * LOG2E + ROUND              # its low mantissa bits hold k (in two's complement)
     k = big - ROUND
-    r = (xc - k * LN2_HI) - k * LN2_LO
+    r = _fma(-k, LN2_LO, _fma(-k, LN2_HI, xc))
     p = TAYLOR[0]
     for a in TAYLOR[1:]:
-        p = p * r + a
+        p = _fma(p, r, a)
     y = p * _as_float((_as_bits(big) + 1023) << 52)
     y = 0.0 if x < EXP_LO else y
     return math.inf if x > EXP_HI else y
+
+
+@njit(cache=True, error_model="numpy")
+def exp_poly(x):
+    """:func:`_exp_poly` as a function of its own (tests, bench). The kernel inlines
+    ``_exp_poly`` instead: a call to a cached function cannot be inlined, and a loop with a
+    call in it does not vectorise."""
+    return _exp_poly(x)
 
 
 @njit(inline="always", error_model="numpy")
 def _sigma(x, exact):
     """σ(x) = 1/(1+exp(-x)) (eq. 3), with math.exp if exact, else exp_poly. Inlined into the
     loops over lanes; the compiler moves the test of ``exact`` out of them."""
-    e = math.exp(-x) if exact else exp_poly(-x)
+    e = math.exp(-x) if exact else _exp_poly(-x)
     return 1.0 / (1.0 + e)
 
 
@@ -100,81 +117,84 @@ def _alloca(typingctx, n):
 
 
 @njit(inline="always")
-def _local(rows, L):
-    """A (rows, L) work array of zeros on the stack. The compiler knows that it overlaps no
-    weight or trace array, so the loops over lanes vectorise without run-time overlap checks.
+def _local(rows):
+    """A (rows, LANES) work array of zeros on the stack. The compiler knows that it overlaps no
+    weight or trace array, so it may keep its rows in registers across stores to those.
     Inlined: it must only be called at the kernel's top level (the stack frees it on return)."""
-    a = carray(_alloca(rows * L), (rows, L))
+    a = carray(_alloca(rows * LANES), (rows, LANES))
     for i in range(rows):
-        for l in range(L):
-            a[i, l] = 0.0
+        put(a, i, splat(0.0))
     return a
 
 
 @njit(cache=True, error_model="numpy")
 def _apply(W, M, dW, lr, do, fine):
-    """W += lr * M * dW, dW := 0 in the lanes where do[l] (eq. 17); fine[l] := False where a
-    weight of lane l became NaN or inf."""
-    L = W.shape[2]
+    """W += lr * M * dW, dW := 0 in the lanes where do != 0 (eq. 17); fine := 0 in a lane where
+    a weight became NaN or inf (w - w is 0 for a finite w, NaN otherwise; a sum of these is
+    0 or NaN, and where() takes NaN as true)."""
+    on = get(do)
+    nonfinite = splat(0.0)
     for i in range(W.shape[0]):
         for m in range(W.shape[1]):
             a = lr * M[i, m]
-            for l in range(L):
-                w = W[i, m, l] + a * dW[i, m, l]
-                if do[l]:
-                    W[i, m, l] = w
-                    dW[i, m, l] = 0.0
-                    if w - w != 0.0:            # NaN or inf
-                        fine[l] = False
+            w_old = get(W, i, m)
+            d = get(dW, i, m)
+            w = w_old + a * d
+            put(W, i, m, where(on, w, w_old))
+            put(dW, i, m, where(on, 0.0, d))
+            nonfinite = nonfinite + where(on, w - w, 0.0)
+    put(fine, where(nonfinite, 0.0, get(fine)))
 
 
 @njit(cache=True, error_model="numpy")
 def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             z0, output_gates, shortcuts, lr, step_update, exact,
             x_idx, x_val, targets, starts, first, stats, bad):
-    """Train lane l on sequences first[l]:first[l+1] (steps starts[q]:starts[q+1] of sequence q).
+    """Train lane l on its batch: x_idx[l], x_val[l], targets[l], starts[l] (tuples of LANES arrays).
 
-    W_h (U, n_src, L) holds the hidden units of lane l in [..., l], rows [input gates (B),
-    output gates (B), cells (C)]; W_k (K, n_v, L) the output units; masks M (rows, cols) are
-    shared. The rest as ``engine._kernel`` with learn=True: stats[q] is sequence q's row,
-    and bad[l] becomes -1, or the index (within lane l's batch) of the sequence that
-    produced NaN/inf, after which lane l stops.
+    W_h (U, n_src, LANES) holds the hidden units of lane l in [..., l], rows [input gates (B),
+    output gates (B), cells (C)]; W_k (K, n_v, LANES) the output units; masks M (rows, cols)
+    are shared. The rest as ``engine._kernel`` with learn=True: stats[first[l] + q] is the
+    row of lane l's sequence q, and bad[l] becomes -1, or the index of lane l's sequence
+    that produced NaN/inf, after which lane l stops.
 
     Lanes go through their sequences in rounds: in each round every lane trains on its next
     sequence, and the sequences are aligned at their ends (a shorter one starts later; its
     lane waits with its state frozen). So the events that touch every weight (the targets at
     the end, the update of eq. 17, the reset) come at the same tick in every lane, and run
-    once for all lanes.
+    once for all lanes. At the start of a round, each lane's inputs are copied into arrays
+    with the lane axis innermost (XV[tau, m, lane], ...): each tick then reads them as lane
+    vectors. Every get/put/add_to below moves one value per lane (lanevec.py).
     """
-    U, n_src, L = W_h.shape
+    L = LANES
+    U, n_src = W_h.shape[0], W_h.shape[1]
     C = U - 2 * B
     K = W_k.shape[0]
     n_v = W_k.shape[1]
-    nnz = x_idx.shape[1]
+    nnz = x_idx[0].shape[1]
     nr = C + 2 * B                  # recurrent sources [y_c, y_in, y_out](t-1)
     bias = n_src - 1
     OG, CELL = B, 2 * B             # first rows of the output gates and the cells in W_h
-    z = _local(nr, L)
-    z_new = _local(nr, L)
-    s = _local(C, L)
-    net = _local(U, L)
-    y = _local(U, L)                # [y_in, y_out, σ(net_c)]
-    sh = _local(C, L)
-    hs = _local(C, L)
-    dhs = _local(C, L)
-    y_c = _local(C, L)
-    ai = _local(C, L)
-    ac = _local(C, L)
-    net_k = _local(K, L)
-    y_k = _local(K, L)
-    e_k = _local(K, L)
-    tg = _local(K, L)
-    back = _local(C, L)
-    e_s = _local(C, L)
-    e_out = _local(B, L)
-    e_og = _local(B, L)
-    xv = _local(nnz, L)
-    sums = _local(4, L)             # per lane: SSE, ABS_ALL, ABS_END, ERR_END of this sequence
+    z = _local(nr)
+    z_new = _local(nr)
+    s = _local(C)                   # CEC states
+    net = _local(U)
+    y = _local(U)                   # [y_in, y_out, σ(net_c)]
+    sh = _local(C)
+    hs = _local(C)
+    dhs = _local(C)
+    y_c = _local(C)
+    ai = _local(C)
+    ac = _local(C)
+    net_k = _local(K)
+    y_k = _local(K)
+    e_k = _local(K)
+    back = _local(C)
+    e_s = _local(C)
+    e_out = _local(B)
+    sums = _local(4)                # per lane: SSE, ABS_ALL, ABS_END, ERR_END of this sequence
+    done = _local(1)[0]             # 1.0 where the lane ends a good sequence at this round's end
+    fine = _local(1)[0]             # 0.0 where a weight of the lane became NaN or inf
     net_f = net.reshape(U * L)
     y_f = y.reshape(U * L)
     s_f = s.reshape(C * L)
@@ -185,147 +205,157 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     TC = np.zeros((C, n_src, L))
     dW_h = np.zeros_like(W_h)
     dW_k = np.zeros_like(W_k)
-    xi = np.zeros((nnz, L), np.int64)
-    t = np.zeros(L, np.int64)       # lane l's step at tick tau is t[l] + tau
-    begin = np.zeros(L, np.int64)   # tick at which lane l's sequence starts
-    q = np.zeros(L, np.int64)       # lane l's current sequence
+    step0 = np.zeros(L, np.int64)           # lane l's step at tick tau is step0[l] + tau
+    begin = np.zeros(L, np.int64)           # tick at which lane l's sequence starts
+    q = np.zeros(L, np.int64)               # lane l's current sequence
     active = np.zeros(L, np.bool_)
-    run = np.zeros(L, np.bool_)     # lane l is inside its sequence at this tick
-    has = np.zeros(L, np.bool_)
-    fine = np.ones(L, np.bool_)
+    T_max = 0
     for l in range(L):
         bad[l] = -1
-        q[l] = first[l]
-        active[l] = first[l] < first[l + 1]
+        fine[l] = 1.0
+        active[l] = len(starts[l]) > 1
+        for p in range(len(starts[l]) - 1):
+            T_max = max(T_max, starts[l][p + 1] - starts[l][p])
+    XV = np.zeros((T_max, nnz, L))           # x_val of lane l at tick tau (0 while it waits)
+    XI = np.zeros((T_max, nnz, L), np.int64)  # its input columns, in W_h
+    XK = np.zeros((T_max, nnz, L), np.int64)  # and in W_k (shortcuts: C + column)
+    RUN = np.zeros((T_max, L))               # 1.0 where lane l is inside its sequence
+    HAS = np.zeros((T_max, L))               # 1.0 where lane l has a target
+    ANY = np.zeros(T_max, np.bool_)          # some lane has a target
 
     while True:
         # a round: every active lane takes its next sequence, all ending at tick T - 1
         T = 0
         for l in range(L):
             if active[l]:
-                T = max(T, starts[q[l] + 1] - starts[q[l]])
+                T = max(T, starts[l][q[l] + 1] - starts[l][q[l]])
         if T == 0:
             break
+        dense = True                # every running lane reads columns 0..nnz-1 at every tick
+        ANY[:T] = False
         for l in range(L):
-            n = starts[q[l] + 1] - starts[q[l]] if active[l] else 0
+            n = starts[l][q[l] + 1] - starts[l][q[l]] if active[l] else 0
             begin[l] = T - n
-            t[l] = starts[q[l]] - begin[l] if active[l] else 0
+            step0[l] = starts[l][q[l]] - begin[l] if active[l] else 0
+            xi_l, xv_l, tg_l = x_idx[l], x_val[l], targets[l]
+            for tau in range(begin[l]):
+                RUN[tau, l] = 0.0
+                HAS[tau, l] = 0.0
+                for m in range(nnz):
+                    XV[tau, m, l] = 0.0
+                    XI[tau, m, l] = m
+                    XK[tau, m, l] = C + m
+            for tau in range(begin[l], T):
+                i = step0[l] + tau
+                RUN[tau, l] = 1.0
+                for m in range(nnz):
+                    col = xi_l[i, m]
+                    XV[tau, m, l] = xv_l[i, m]
+                    XI[tau, m, l] = col
+                    XK[tau, m, l] = C + col
+                    dense = dense and col == m
+                target = False
+                for k in range(K):
+                    target = target or tg_l[i, k] == tg_l[i, k]
+                HAS[tau, l] = 1.0 if target else 0.0
+                ANY[tau] = ANY[tau] or target
         for r in range(nr):                                 # state and traces start afresh
-            for l in range(L):
-                z[r, l] = z0[r]
-        for i in range(C * L):
-            s_f[i] = 0.0
+            put(z, r, splat(z0[r]))
+        for c in range(C):
+            put(s, c, splat(0.0))
         TI[:, :, :] = 0.0
         TC[:, :, :] = 0.0
         for i in range(4):
-            for l in range(L):
-                sums[i, l] = 0.0
+            put(sums, i, splat(0.0))
 
         for tau in range(T):
-            # each running lane's inputs and targets (a waiting lane reads x = 0, no target)
-            any_target = False
-            for l in range(L):
-                run[l] = active[l] and tau >= begin[l]
-                i = t[l] + tau if run[l] else starts[0]
-                has[l] = False
-                for m in range(nnz):
-                    xi[m, l] = x_idx[i, m]
-                    xv[m, l] = x_val[i, m] if run[l] else 0.0
-                for k in range(K):
-                    d = targets[i, k] if run[l] else np.nan
-                    tg[k, l] = d
-                    if d == d:
-                        has[l] = True
-                        any_target = True
+            xv = XV[tau]
+            xi = XI[tau]
+            xk = XK[tau]
+            has = HAS[tau]
+            running = get(RUN, tau)
             # net inputs of gates and cells (eqs. 6-8), sources u = [x(t), z(t-1), 1], then σ
             for u in range(U):
-                for l in range(L):
-                    net[u, l] = W_h[u, bias, l]
-            for m in range(nnz):
-                for u in range(U):
-                    for l in range(L):
-                        net[u, l] += W_h[u, xi[m, l], l] * xv[m, l]
-            for r in range(nr):
-                for u in range(U):
-                    for l in range(L):
-                        net[u, l] += W_h[u, n_in + r, l] * z[r, l]
+                acc = get(W_h, u, bias)
+                for m in range(nnz):
+                    w = get(W_h, u, m) if dense else gather(W_h, u, xi, m)
+                    acc = acc + w * get(xv, m)
+                for r in range(nr):
+                    acc = acc + get(W_h, u, n_in + r) * get(z, r)
+                put(net, u, acc)
             for i in range(U * L):
                 y_f[i] = _sigma(net_f[i], exact)
             if not output_gates:
                 for j in range(B):
-                    for l in range(L):
-                        y[OG + j, l] = 1.0
+                    put(y, OG + j, splat(1.0))
             # cells: CEC state (eq. 8), frozen in a waiting lane; trace factors (eqs. 25, 27)
             for c in range(C):
                 j = c // S
-                for l in range(L):
-                    sg = y[CELL + c, l]
-                    G = ga * sg + gb
-                    yi = y[j, l]
-                    s[c, l] = s[c, l] + yi * G if run[l] else s[c, l]
-                    ai[c, l] = G * yi * (1.0 - yi) if run[l] else 0.0
-                    ac[c, l] = ga * sg * (1.0 - sg) * yi if run[l] else 0.0
+                sg = get(y, CELL + c)
+                G = ga * sg + gb
+                y_in = get(y, j)
+                s_c = get(s, c)
+                put(s, c, where(running, s_c + y_in * G, s_c))
+                put(ai, c, where(running, G * y_in * (1.0 - y_in), 0.0))
+                put(ac, c, where(running, ga * sg * (1.0 - sg) * y_in, 0.0))
             # cell outputs (eq. 9)
             if h_identity:
                 for c in range(C):
-                    for l in range(L):
-                        hs[c, l] = s[c, l]
-                        dhs[c, l] = 1.0
+                    put(hs, c, get(s, c))
+                    put(dhs, c, splat(1.0))
             else:
                 for i in range(C * L):
                     sh_f[i] = _sigma(s_f[i], exact)
                 for c in range(C):
-                    for l in range(L):
-                        hs[c, l] = ha * sh[c, l] + hb
-                        dhs[c, l] = ha * sh[c, l] * (1.0 - sh[c, l])
+                    h = get(sh, c)
+                    put(hs, c, ha * h + hb)
+                    put(dhs, c, ha * h * (1.0 - h))
             for c in range(C):
-                j = c // S
-                for l in range(L):
-                    y_c[c, l] = y[OG + j, l] * hs[c, l]
+                put(y_c, c, get(y, OG + c // S) * get(hs, c))
             # traces (eqs. 25, 27); a waiting lane adds 0
             for c in range(C):
+                a_i = get(ai, c)
+                a_c = get(ac, c)
                 for m in range(nnz):
-                    for l in range(L):
-                        TI[c, xi[m, l], l] += ai[c, l] * xv[m, l]
-                    for l in range(L):
-                        TC[c, xi[m, l], l] += ac[c, l] * xv[m, l]
+                    x = get(xv, m)
+                    if dense:
+                        add_to(TI, c, m, a_i * x)
+                        add_to(TC, c, m, a_c * x)
+                    else:
+                        scatter_add(TI, c, xi, m, a_i * x)
+                        scatter_add(TC, c, xi, m, a_c * x)
                 for r in range(nr):
-                    for l in range(L):
-                        TI[c, n_in + r, l] += ai[c, l] * z[r, l]
+                    add_to(TI, c, n_in + r, a_i * get(z, r))
                 for r in range(nr):
-                    for l in range(L):
-                        TC[c, n_in + r, l] += ac[c, l] * z[r, l]
-                for l in range(L):
-                    TI[c, bias, l] += ai[c, l]
-                    TC[c, bias, l] += ac[c, l]
+                    add_to(TC, c, n_in + r, a_c * get(z, r))
+                add_to(TI, c, bias, a_i)
+                add_to(TC, c, bias, a_c)
             for c in range(C):
-                for l in range(L):
-                    z_new[c, l] = y_c[c, l]
+                put(z_new, c, get(y_c, c))
             for j in range(B):
-                for l in range(L):
-                    z_new[C + j, l] = y[j, l]
-                    z_new[C + B + j, l] = y[OG + j, l] if output_gates else 0.0
+                put(z_new, C + j, get(y, j))
+                put(z_new, C + B + j, get(y, OG + j) if output_gates else splat(0.0))
 
-            if any_target:
+            if ANY[tau]:
                 # output units from the cells of the current step (docs/paper.md §1.4 sub-step 3)
                 for k in range(K):
-                    for l in range(L):
-                        net_k[k, l] = W_k[k, n_v - 1, l]
+                    acc = get(W_k, k, n_v - 1)
                     for c in range(C):
-                        for l in range(L):
-                            net_k[k, l] += W_k[k, c, l] * y_c[c, l]
+                        acc = acc + get(W_k, k, c) * get(y_c, c)
                     if shortcuts:
                         for m in range(nnz):
-                            for l in range(L):
-                                net_k[k, l] += W_k[k, C + xi[m, l], l] * xv[m, l]
+                            w = get(W_k, k, C + m) if dense else gather(W_k, k, xk, m)
+                            acc = acc + w * get(xv, m)
+                    put(net_k, k, acc)
                 for i in range(K * L):
                     y_kf[i] = _sigma(net_kf[i], exact)
                 # error (eqs. 16, 19), per lane; e_k = 0 in a lane without a target
                 for l in range(L):
+                    tg_l = targets[l]
                     E = 0.0
                     mx = 0.0
                     for k in range(K):
-                        d = tg[k, l]
+                        d = tg_l[step0[l] + tau, k] if has[l] else np.nan
                         if d == d:
                             diff = d - y_k[k, l]
                             E += diff * diff
@@ -341,88 +371,90 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                         if mx > sums[ABS_ALL, l]:
                             sums[ABS_ALL, l] = mx
                 for c in range(C):
-                    for l in range(L):
-                        back[c, l] = 0.0
+                    acc = splat(0.0)
                     for k in range(K):
-                        for l in range(L):
-                            back[c, l] += W_k[k, c, l] * e_k[k, l]
+                        acc = acc + get(W_k, k, c) * get(e_k, k)
+                    put(back, c, acc)
                 for k in range(K):                                  # eq. 22, output units
+                    e = get(e_k, k)
                     for c in range(C):
-                        for l in range(L):
-                            dW_k[k, c, l] += e_k[k, l] * y_c[c, l]
+                        add_to(dW_k, k, c, e * get(y_c, c))
                     if shortcuts:
                         for m in range(nnz):
-                            for l in range(L):
-                                dW_k[k, C + xi[m, l], l] += e_k[k, l] * xv[m, l]
-                    for l in range(L):
-                        dW_k[k, n_v - 1, l] += e_k[k, l]
+                            if dense:
+                                add_to(dW_k, k, C + m, e * get(xv, m))
+                            else:
+                                scatter_add(dW_k, k, xk, m, e * get(xv, m))
+                    add_to(dW_k, k, n_v - 1, e)
                 for j in range(B):
-                    for l in range(L):
-                        e_out[j, l] = 0.0
+                    put(e_out, j, splat(0.0))
                 for c in range(C):
                     j = c // S
-                    for l in range(L):
-                        e_out[j, l] += hs[c, l] * back[c, l]
-                        e_s[c, l] = y[OG + j, l] * dhs[c, l] * back[c, l]   # eq. 23
+                    b = get(back, c)
+                    add_to(e_out, j, get(hs, c) * b)
+                    put(e_s, c, get(y, OG + j) * get(dhs, c) * b)   # eq. 23
                 if output_gates:
                     for j in range(B):                              # eqs. 21, 22
-                        for l in range(L):
-                            e_og[j, l] = y[OG + j, l] * (1.0 - y[OG + j, l]) * e_out[j, l]
+                        y_out = get(y, OG + j)
+                        e = y_out * (1.0 - y_out) * get(e_out, j)
                         for m in range(nnz):
-                            for l in range(L):
-                                dW_h[OG + j, xi[m, l], l] += e_og[j, l] * xv[m, l]
+                            if dense:
+                                add_to(dW_h, OG + j, m, e * get(xv, m))
+                            else:
+                                scatter_add(dW_h, OG + j, xi, m, e * get(xv, m))
                         for r in range(nr):
-                            for l in range(L):
-                                dW_h[OG + j, n_in + r, l] += e_og[j, l] * z[r, l]
-                        for l in range(L):
-                            dW_h[OG + j, bias, l] += e_og[j, l]
+                            add_to(dW_h, OG + j, n_in + r, e * get(z, r))
+                        add_to(dW_h, OG + j, bias, e)
                 for c in range(C):                                  # eqs. 26, 28
                     j = c // S
+                    e = get(e_s, c)
                     for m in range(n_src):
-                        for l in range(L):
-                            dW_h[j, m, l] += e_s[c, l] * TI[c, m, l]
+                        add_to(dW_h, j, m, e * get(TI, c, m))
                     for m in range(n_src):
-                        for l in range(L):
-                            dW_h[CELL + c, m, l] += e_s[c, l] * TC[c, m, l]
+                        add_to(dW_h, CELL + c, m, e * get(TC, c, m))
                 if step_update:
                     _apply(W_h, M_h, dW_h, lr, has, fine)
                     _apply(W_k, M_k, dW_k, lr, has, fine)
                     for l in range(L):
                         if not fine[l]:
-                            stats[q[l], SSE] = np.nan
-                            bad[l] = q[l] - first[l]
+                            stats[first[l] + q[l], SSE] = np.nan
+                            bad[l] = q[l]
                             active[l] = False
-                            fine[l] = True
+                            fine[l] = 1.0
+                            for later in range(tau + 1, T):     # the lane stops here
+                                RUN[later, l] = 0.0
+                                HAS[later, l] = 0.0
+                                for m in range(nnz):
+                                    XV[later, m, l] = 0.0
 
             for r in range(nr):
-                for l in range(L):
-                    z[r, l] = z_new[r, l] if run[l] else z[r, l]
+                put(z, r, where(running, get(z_new, r), get(z, r)))
 
         # the round's end: every active lane ends its sequence here
         for l in range(L):
-            has[l] = False
+            done[l] = 0.0
             if not active[l]:
                 continue
             for i in range(4):
-                stats[q[l], i] = sums[i, l]
+                stats[first[l] + q[l], i] = sums[i, l]
             if sums[SSE, l] - sums[SSE, l] != 0.0:
-                bad[l] = q[l] - first[l]
+                bad[l] = q[l]
                 active[l] = False
             else:
-                has[l] = True
+                done[l] = 1.0
         if not step_update:
-            _apply(W_h, M_h, dW_h, lr, has, fine)
-            _apply(W_k, M_k, dW_k, lr, has, fine)
+            _apply(W_h, M_h, dW_h, lr, done, fine)
+            _apply(W_k, M_k, dW_k, lr, done, fine)
         for l in range(L):
-            if not has[l]:
+            if not done[l]:
                 continue
             if not fine[l]:
-                bad[l] = q[l] - first[l]
+                bad[l] = q[l]
                 active[l] = False
-                fine[l] = True
+                fine[l] = 1.0
                 continue
             q[l] += 1
-            active[l] = q[l] < first[l + 1]
+            active[l] = q[l] + 1 < len(starts[l])
 
 
 # --------------------------------------------------------------------------- Python side
@@ -440,7 +472,8 @@ def train_batches(nets, batches, lr, update="sequence", exp="poly"):
     The nets must share their topology (sizes, masks, g/h, output gates, shortcuts, reset),
     the batches their input layout (nnz). Each net's weights are updated in place, as
     ``engine.train_batch`` does. Returns [(stats (n_l, 4), diverged)] per net, each as
-    ``engine.train_batch`` returns it for that net and batch.
+    ``engine.train_batch`` returns it for that net and batch. The kernel runs LANES nets at
+    a time; the last group is padded with idle lanes.
     """
     if update not in ("sequence", "step"):
         raise ValueError(f"unknown update {update!r}; expected 'sequence' or 'step'")
@@ -462,27 +495,38 @@ def train_batches(nets, batches, lr, update="sequence", exp="poly"):
             raise ValueError(f"the batches of one call must have the same nnz, got {b.x_idx.shape[1]} and {nnz}")
         if len(b) and np.any(b.lengths == 0):
             raise ValueError("empty sequences are not supported")
+    out = []
+    for g in range(0, len(nets), LANES):
+        out += _train_group(nets[g:g + LANES], batches[g:g + LANES], lr, update, exp)
+    return out
+
+
+def _train_group(nets, batches, lr, update, exp):
+    """train_batches for at most LANES nets: one kernel call, idle lanes after the nets."""
     args = [engine.net_args(net, b) for net, b in zip(nets, batches)]
-    B = nets[0].B
-    W_h = np.ascontiguousarray(np.stack([np.concatenate(a[:3]) for a in args], axis=-1))
-    W_k = np.ascontiguousarray(np.stack([a[3] for a in args], axis=-1))
+    B, n = nets[0].B, len(nets)
+    W_h = np.zeros((sum(a.shape[0] for a in args[0][:3]), args[0][0].shape[1], LANES))
+    W_k = np.zeros(args[0][3].shape + (LANES,))
+    for l, a in enumerate(args):
+        W_h[..., l] = np.concatenate(a[:3])
+        W_k[..., l] = a[3]
     M_h, M_k = np.ascontiguousarray(np.concatenate(args[0][4:7])), args[0][7]
-    sizes = [len(b) for b in batches]
+    sizes = [len(b) for b in batches] + [0] * (LANES - n)
     first = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     stats = np.zeros((first[-1], 4))
-    bad = np.full(len(nets), -1, np.int64)
+    bad = np.full(LANES, -1, np.int64)
     if first[-1]:
-        steps = np.concatenate([[0], np.cumsum([b.starts[-1] for b in batches])])
-        starts = np.concatenate([[0]] + [b.starts[1:] + o for b, o in zip(batches, steps)]).astype(np.int64)
-        x_idx = np.ascontiguousarray(np.concatenate([b.x_idx for b in batches]), np.int64)
-        x_val = np.ascontiguousarray(np.concatenate([b.x_val for b in batches]), np.float64)
-        targets = np.ascontiguousarray(np.concatenate([b.targets for b in batches]), np.float64)
+        idle = batches[0].take([])               # the inputs of a lane without nets: no sequences
+        lane = batches + [idle] * (LANES - n)
         _kernel(W_h, W_k, M_h, M_k, B, *args[0][8:], float(lr), update == "step", exp == "libm",
-                x_idx, x_val, targets, starts, first, stats, bad)
+                tuple(np.ascontiguousarray(b.x_idx, np.int64) for b in lane),
+                tuple(np.ascontiguousarray(b.x_val, np.float64) for b in lane),
+                tuple(np.ascontiguousarray(b.targets, np.float64) for b in lane),
+                tuple(np.ascontiguousarray(b.starts, np.int64) for b in lane), first, stats, bad)
     for l, net in enumerate(nets):
         W = net.weights
         W["W_in"][...] = W_h[:B, :, l]
         W["W_out"][...] = W_h[B:2 * B, :, l]
         W["W_c"][...] = W_h[2 * B:, :, l]
         W["W_k"][...] = W_k[..., l]
-    return [(stats[first[l]:first[l + 1]], int(bad[l])) for l in range(len(nets))]
+    return [(stats[first[l]:first[l + 1]], int(bad[l])) for l in range(n)]
