@@ -35,7 +35,8 @@ from numba.extending import intrinsic
 
 from . import engine
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
-from .lanevec import LANES, add_to, gather, get, put, scatter_add, splat, where
+from .lanevec import (LANES, add_to, any_lane, gather, get, is_number, put, read_columns, read_steps,
+                      scatter_add, splat, started, where)
 
 EXPS = ("poly", "libm")
 
@@ -100,11 +101,16 @@ def exp_poly(x):
 
 
 @njit(inline="always", error_model="numpy")
-def _sigma(x, exact):
-    """σ(x) = 1/(1+exp(-x)) (eq. 3), with math.exp if exact, else exp_poly. Inlined into the
-    loops over lanes; the compiler moves the test of ``exact`` out of them."""
-    e = math.exp(-x) if exact else _exp_poly(-x)
-    return 1.0 / (1.0 + e)
+def _sigma(x, y, n, exact):
+    """y[i] = σ(x[i]) = 1/(1+exp(-x[i])) (eq. 3) for i < n, with math.exp if exact, else
+    _exp_poly. Two loops, not one with the test inside: LLVM would compute both exps and
+    select (math.exp has no side effects), calling libm's exp in every lane."""
+    if exact:
+        for i in range(n):
+            y[i] = 1.0 / (1.0 + math.exp(-x[i]))
+    else:
+        for i in range(n):
+            y[i] = 1.0 / (1.0 + _exp_poly(-x[i]))
 
 
 # --------------------------------------------------------------------------- the kernel
@@ -146,6 +152,16 @@ def _apply(W, M, dW, lr, do, fine):
     put(fine, where(nonfinite, 0.0, get(fine)))
 
 
+@njit(inline="always")
+def _columns_in_order(x_idx):
+    """Every row of x_idx is 0, 1, ..., nnz-1."""
+    for i in range(x_idx.shape[0]):
+        for m in range(x_idx.shape[1]):
+            if x_idx[i, m] != m:
+                return False
+    return True
+
+
 @njit(cache=True, error_model="numpy")
 def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             z0, output_gates, shortcuts, lr, step_update, exact,
@@ -156,15 +172,16 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     output gates (B), cells (C)]; W_k (K, n_v, LANES) the output units; masks M (rows, cols)
     are shared. The rest as ``engine._kernel`` with learn=True: stats[first[l] + q] is the
     row of lane l's sequence q, and bad[l] becomes -1, or the index of lane l's sequence
-    that produced NaN/inf, after which lane l stops.
+    that produced NaN/inf, after which lane l stops. If every lane's x_idx rows are 0..nnz-1
+    (dense inputs, as in Exp 4-5), all lanes read the same weight columns (``dense``).
 
     Lanes go through their sequences in rounds: in each round every lane trains on its next
     sequence, and the sequences are aligned at their ends (a shorter one starts later; its
     lane waits with its state frozen). So the events that touch every weight (the targets at
     the end, the update of eq. 17, the reset) come at the same tick in every lane, and run
-    once for all lanes. At the start of a round, each lane's inputs are copied into arrays
-    with the lane axis innermost (XV[tau, m, lane], ...): each tick then reads them as lane
-    vectors. Every get/put/add_to below moves one value per lane (lanevec.py).
+    once for all lanes. Each tick reads every lane's inputs and targets from its own arrays
+    with one gather per column (read_steps). Every get/put/add_to below moves one value per
+    lane (lanevec.py).
     """
     L = LANES
     U, n_src = W_h.shape[0], W_h.shape[1]
@@ -193,6 +210,9 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     e_s = _local(C)
     e_out = _local(B)
     sums = _local(4)                # per lane: SSE, ABS_ALL, ABS_END, ERR_END of this sequence
+    xv = _local(nnz)                # x_val of each lane at this tick
+    tg = _local(K)                  # targets of each lane at this tick (NaN: none)
+    has = _local(1)[0]              # 1.0 where the lane has a target at this tick
     done = _local(1)[0]             # 1.0 where the lane ends a good sequence at this round's end
     fine = _local(1)[0]             # 0.0 where a weight of the lane became NaN or inf
     net_f = net.reshape(U * L)
@@ -209,19 +229,20 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     begin = np.zeros(L, np.int64)           # tick at which lane l's sequence starts
     q = np.zeros(L, np.int64)               # lane l's current sequence
     active = np.zeros(L, np.bool_)
-    T_max = 0
+    X_at = np.zeros(L, np.int64)            # addresses of each lane's x_val, x_idx, targets
+    I_at = np.zeros(L, np.int64)
+    D_at = np.zeros(L, np.int64)
+    xi = np.zeros((nnz, L), np.int64)       # each lane's input columns at this tick, in W_h
+    xk = np.zeros((nnz, L), np.int64)       # and in W_k (shortcuts): C + xi
+    dense = True
     for l in range(L):
         bad[l] = -1
         fine[l] = 1.0
         active[l] = len(starts[l]) > 1
-        for p in range(len(starts[l]) - 1):
-            T_max = max(T_max, starts[l][p + 1] - starts[l][p])
-    XV = np.zeros((T_max, nnz, L))           # x_val of lane l at tick tau (0 while it waits)
-    XI = np.zeros((T_max, nnz, L), np.int64)  # its input columns, in W_h
-    XK = np.zeros((T_max, nnz, L), np.int64)  # and in W_k (shortcuts: C + column)
-    RUN = np.zeros((T_max, L))               # 1.0 where lane l is inside its sequence
-    HAS = np.zeros((T_max, L))               # 1.0 where lane l has a target
-    ANY = np.zeros(T_max, np.bool_)          # some lane has a target
+        dense = dense and _columns_in_order(x_idx[l])
+        X_at[l] = x_val[l].ctypes.data
+        I_at[l] = x_idx[l].ctypes.data
+        D_at[l] = targets[l].ctypes.data
 
     while True:
         # a round: every active lane takes its next sequence, all ending at tick T - 1
@@ -231,34 +252,10 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                 T = max(T, starts[l][q[l] + 1] - starts[l][q[l]])
         if T == 0:
             break
-        dense = True                # every running lane reads columns 0..nnz-1 at every tick
-        ANY[:T] = False
         for l in range(L):
             n = starts[l][q[l] + 1] - starts[l][q[l]] if active[l] else 0
             begin[l] = T - n
             step0[l] = starts[l][q[l]] - begin[l] if active[l] else 0
-            xi_l, xv_l, tg_l = x_idx[l], x_val[l], targets[l]
-            for tau in range(begin[l]):
-                RUN[tau, l] = 0.0
-                HAS[tau, l] = 0.0
-                for m in range(nnz):
-                    XV[tau, m, l] = 0.0
-                    XI[tau, m, l] = m
-                    XK[tau, m, l] = C + m
-            for tau in range(begin[l], T):
-                i = step0[l] + tau
-                RUN[tau, l] = 1.0
-                for m in range(nnz):
-                    col = xi_l[i, m]
-                    XV[tau, m, l] = xv_l[i, m]
-                    XI[tau, m, l] = col
-                    XK[tau, m, l] = C + col
-                    dense = dense and col == m
-                target = False
-                for k in range(K):
-                    target = target or tg_l[i, k] == tg_l[i, k]
-                HAS[tau, l] = 1.0 if target else 0.0
-                ANY[tau] = ANY[tau] or target
         for r in range(nr):                                 # state and traces start afresh
             put(z, r, splat(z0[r]))
         for c in range(C):
@@ -269,11 +266,18 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             put(sums, i, splat(0.0))
 
         for tau in range(T):
-            xv = XV[tau]
-            xi = XI[tau]
-            xk = XK[tau]
-            has = HAS[tau]
-            running = get(RUN, tau)
+            # each lane's inputs and targets at this tick; a waiting lane reads x = 0, no target
+            running = started(begin, tau)
+            for m in range(nnz):
+                put(xv, m, read_steps(X_at, step0, tau, nnz, m, running, 0.0))
+                if not dense:
+                    read_columns(xi, m, I_at, step0, tau, nnz, m, running)
+            target = splat(0.0)
+            for k in range(K):
+                d = read_steps(D_at, step0, tau, K, k, running, np.nan)
+                put(tg, k, d)
+                target = where(is_number(d), 1.0, target)
+            put(has, target)
             # net inputs of gates and cells (eqs. 6-8), sources u = [x(t), z(t-1), 1], then σ
             for u in range(U):
                 acc = get(W_h, u, bias)
@@ -283,8 +287,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                 for r in range(nr):
                     acc = acc + get(W_h, u, n_in + r) * get(z, r)
                 put(net, u, acc)
-            for i in range(U * L):
-                y_f[i] = _sigma(net_f[i], exact)
+            _sigma(net_f, y_f, U * L, exact)
             if not output_gates:
                 for j in range(B):
                     put(y, OG + j, splat(1.0))
@@ -304,8 +307,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                     put(hs, c, get(s, c))
                     put(dhs, c, splat(1.0))
             else:
-                for i in range(C * L):
-                    sh_f[i] = _sigma(s_f[i], exact)
+                _sigma(s_f, sh_f, C * L, exact)
                 for c in range(C):
                     h = get(sh, c)
                     put(hs, c, ha * h + hb)
@@ -336,7 +338,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                 put(z_new, C + j, get(y, j))
                 put(z_new, C + B + j, get(y, OG + j) if output_gates else splat(0.0))
 
-            if ANY[tau]:
+            if any_lane(target):
                 # output units from the cells of the current step (docs/paper.md §1.4 sub-step 3)
                 for k in range(K):
                     acc = get(W_k, k, n_v - 1)
@@ -347,15 +349,17 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                             w = get(W_k, k, C + m) if dense else gather(W_k, k, xk, m)
                             acc = acc + w * get(xv, m)
                     put(net_k, k, acc)
-                for i in range(K * L):
-                    y_kf[i] = _sigma(net_kf[i], exact)
+                _sigma(net_kf, y_kf, K * L, exact)
                 # error (eqs. 16, 19), per lane; e_k = 0 in a lane without a target
+                if shortcuts and not dense:
+                    for m in range(nnz):
+                        for l in range(L):
+                            xk[m, l] = C + xi[m, l]
                 for l in range(L):
-                    tg_l = targets[l]
                     E = 0.0
                     mx = 0.0
                     for k in range(K):
-                        d = tg_l[step0[l] + tau, k] if has[l] else np.nan
+                        d = tg[k, l]
                         if d == d:
                             diff = d - y_k[k, l]
                             E += diff * diff
@@ -421,11 +425,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                             bad[l] = q[l]
                             active[l] = False
                             fine[l] = 1.0
-                            for later in range(tau + 1, T):     # the lane stops here
-                                RUN[later, l] = 0.0
-                                HAS[later, l] = 0.0
-                                for m in range(nnz):
-                                    XV[later, m, l] = 0.0
+                            begin[l] = T                        # the lane stops here
 
             for r in range(nr):
                 put(z, r, where(running, get(z_new, r), get(z, r)))

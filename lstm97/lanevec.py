@@ -54,7 +54,8 @@ class _LaneVectorModel(models.PrimitiveModel):
 
 
 def _splat(builder, x):
-    v = ir.Constant(_VEC, ir.Undefined)
+    """LANES copies of the scalar x (a double or an int)."""
+    v = ir.Constant(ir.VectorType(x.type, LANES), ir.Undefined)
     v = builder.insert_element(v, x, ir.Constant(ir.IntType(32), 0))
     return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES))
 
@@ -269,3 +270,118 @@ def scatter_add(typingctx, a, i, cols, m, v):
 @overload(add_to)
 def _ol_add_to(a, *args):
     return lambda a, *args: _add(a, args)
+
+
+# --------------------------------------------------------------------------- masks and batch reads
+_I1V = ir.VectorType(ir.IntType(1), LANES)
+_I64V = ir.VectorType(_I64, LANES)
+
+
+def _mask(builder, v):
+    return builder.fcmp_unordered("!=", v, ir.Constant(_VEC, 0.0))
+
+
+def _from_mask(builder, bits):
+    return builder.select(bits, ir.Constant(_VEC, 1.0), ir.Constant(_VEC, 0.0))
+
+
+def _int_lanes(builder, context, aryty, ary):
+    """A 1-D int64 array of LANES entries as one <LANES x i64> value."""
+    data = context.make_array(aryty)(context, builder, ary).data
+    return builder.load(builder.bitcast(data, _I64V.as_pointer()), align=8)
+
+
+def _int_row(a):
+    return isinstance(a, types.Array) and a.dtype == types.int64 and a.ndim == 1 and a.layout == "C"
+
+
+@intrinsic
+def is_number(typingctx, v):
+    """1.0 in the lanes where v is not NaN, else 0.0."""
+    if v != lanevector:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return _from_mask(builder, builder.fcmp_ordered("==", args[0], args[0]))
+    return lanevector(v), codegen
+
+
+@intrinsic
+def any_lane(typingctx, mask):
+    """True if some lane of mask is not 0.0."""
+    if mask != lanevector:
+        return None
+
+    def codegen(context, builder, sig, args):
+        bits = builder.bitcast(_mask(builder, args[0]), ir.IntType(LANES))
+        return builder.icmp_unsigned("!=", bits, ir.Constant(ir.IntType(LANES), 0))
+    return types.boolean(mask), codegen
+
+
+@intrinsic
+def started(typingctx, begin, tau):
+    """1.0 in the lanes l with begin[l] <= tau, else 0.0 (begin: int64 array of LANES)."""
+    if not (_int_row(begin) and isinstance(tau, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        b = _int_lanes(builder, context, sig.args[0], args[0])
+        t = _splat(builder, context.cast(builder, args[1], sig.args[1], types.int64))
+        return _from_mask(builder, builder.icmp_signed("<=", b, t))
+    return lanevector(begin, tau), codegen
+
+
+def _gather_steps(context, builder, sig, args, elem):
+    """Masked gather of elem at addr[l] + ((step0[l] + tau) * width + col) * 8 in the lanes
+    where mask != 0: the value at column col of step step0[l] + tau of lane l's own array."""
+    addr, step0 = (_int_lanes(builder, context, sig.args[k], args[k]) for k in (0, 1))
+    tau, width, col = (_splat(builder, context.cast(builder, args[k], sig.args[k], types.int64)) for k in (2, 3, 4))
+    row = builder.add(step0, tau)
+    off = builder.add(builder.mul(row, width), col)
+    ptrs = builder.inttoptr(builder.add(addr, builder.mul(off, ir.Constant(_I64V, 8))),
+                            ir.VectorType(elem.as_pointer(), LANES))
+    vecty = ir.VectorType(elem, LANES)
+    fn = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(vecty, [ptrs.type, ir.IntType(32), _I1V, vecty]),
+        f"llvm.masked.gather.v{LANES}{'f64' if elem == _F64 else 'i64'}.v{LANES}p0")
+    return fn, ptrs
+
+
+def _step_args(addr, step0, tau, width, col, mask):
+    return (_int_row(addr) and _int_row(step0) and mask == lanevector
+            and all(isinstance(t, types.Integer) for t in (tau, width, col)))
+
+
+@intrinsic
+def read_steps(typingctx, addr, step0, tau, width, col, mask, fill):
+    """Each lane's value of a (steps, width) float64 array of its own, at (step0[l] + tau, col):
+    addr[l] is the address of lane l's array (arr.ctypes.data). Lanes where mask is 0.0 read
+    nothing and get fill."""
+    if not (_step_args(addr, step0, tau, width, col, mask) and isinstance(fill, types.Float)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        fn, ptrs = _gather_steps(context, builder, sig, args, _F64)
+        other = _splat(builder, context.cast(builder, args[6], sig.args[6], types.float64))
+        return builder.call(fn, [ptrs, ir.Constant(ir.IntType(32), 8), _mask(builder, args[5]), other])
+    return lanevector(addr, step0, tau, width, col, mask, fill), codegen
+
+
+@intrinsic
+def read_columns(typingctx, dst, m, addr, step0, tau, width, col, mask):
+    """dst[m, l] = each lane's int64 at (step0[l] + tau, col) of its own (steps, width) array
+    (as read_steps); 0 in the lanes where mask is 0.0. dst: (rows, LANES) int64 array."""
+    if not (isinstance(dst, types.Array) and dst.dtype == types.int64 and dst.ndim == 2
+            and dst.layout == "C" and isinstance(m, types.Integer)
+            and _step_args(addr, step0, tau, width, col, mask)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        fn, ptrs = _gather_steps(context, builder, sig.replace(args=sig.args[2:]), args[2:], _I64)
+        v = builder.call(fn, [ptrs, ir.Constant(ir.IntType(32), 8), _mask(builder, args[7]),
+                              ir.Constant(_I64V, [0] * LANES)])
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        row = builder.mul(context.cast(builder, args[1], sig.args[1], types.intp), ir.Constant(_I64, LANES))
+        builder.store(v, builder.bitcast(builder.gep(data, [row]), _I64V.as_pointer()), align=8)
+        return context.get_dummy_value()
+    return types.none(dst, m, addr, step0, tau, width, col, mask), codegen
