@@ -36,7 +36,7 @@ from numba.extending import intrinsic
 from . import engine
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
 from .lanevec import (LANES, add_to, any_lane, gather, get, is_number, put, read_columns, read_steps,
-                      scatter_add, splat, started, where)
+                      prefetch_steps, scatter_add, splat, started, where)
 
 EXPS = ("poly", "libm")
 
@@ -122,6 +122,14 @@ def _alloca(typingctx, n):
     return types.CPointer(types.float64)(types.intp), codegen
 
 
+@intrinsic
+def _alloca_int(typingctx, n):
+    """A pointer to n int64 on the stack of the calling function."""
+    def codegen(context, builder, sig, args):
+        return builder.alloca(ir.IntType(64), size=args[0])
+    return types.CPointer(types.int64)(types.intp), codegen
+
+
 @njit(inline="always")
 def _local(rows):
     """A (rows, LANES) work array of zeros on the stack. The compiler knows that it overlaps no
@@ -150,6 +158,9 @@ def _apply(W, M, dW, lr, do, fine):
             put(dW, i, m, where(on, 0.0, d))
             nonfinite = nonfinite + where(on, w - w, 0.0)
     put(fine, where(nonfinite, 0.0, get(fine)))
+
+
+AHEAD = 16                      # ticks ahead at which each lane's inputs are prefetched
 
 
 @njit(inline="always")
@@ -232,8 +243,9 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     X_at = np.zeros(L, np.int64)            # addresses of each lane's x_val, x_idx, targets
     I_at = np.zeros(L, np.int64)
     D_at = np.zeros(L, np.int64)
-    xi = np.zeros((nnz, L), np.int64)       # each lane's input columns at this tick, in W_h
-    xk = np.zeros((nnz, L), np.int64)       # and in W_k (shortcuts): C + xi
+    xi = carray(_alloca_int(nnz * L), (nnz, L))     # each lane's input columns at this tick, in W_h
+    xk = carray(_alloca_int(nnz * L), (nnz, L))     # and in W_k (shortcuts): C + xi
+    xi[:, :] = 0
     dense = True
     for l in range(L):
         bad[l] = -1
@@ -268,6 +280,10 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
         for tau in range(T):
             # each lane's inputs and targets at this tick; a waiting lane reads x = 0, no target
             running = started(begin, tau)
+            prefetch_steps(X_at, step0, tau + AHEAD, nnz)
+            prefetch_steps(D_at, step0, tau + AHEAD, K)
+            if not dense:
+                prefetch_steps(I_at, step0, tau + AHEAD, nnz)
             for m in range(nnz):
                 put(xv, m, read_steps(X_at, step0, tau, nnz, m, running, 0.0))
                 if not dense:

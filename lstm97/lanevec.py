@@ -35,6 +35,8 @@ LANES = 16                      # lanes per kernel call; 16 float64 = 2 AVX-512 
 _F64 = ir.DoubleType()
 _I64 = ir.IntType(64)
 _VEC = ir.VectorType(_F64, LANES)
+_I1V = ir.VectorType(ir.IntType(1), LANES)
+_I64V = ir.VectorType(_I64, LANES)
 
 
 class LaneVector(types.Type):
@@ -235,6 +237,19 @@ def _column_args(a, i, cols, m):
             and cols.ndim == 2 and isinstance(i, types.Integer) and isinstance(m, types.Integer))
 
 
+def _column_pointers(builder, context, aty, a, i, colty, cols, m):
+    """<LANES x ptr> to a[i, cols[m, l], l] for every lane l, for a hardware gather."""
+    arr = context.make_array(aty)(context, builder, a)
+    n1 = cgutils.unpack_tuple(builder, arr.shape, 3)[1]
+    carr = context.make_array(colty)(context, builder, cols)
+    crow = builder.gep(carr.data, [builder.mul(m, ir.Constant(_I64, LANES))])
+    col = builder.load(builder.bitcast(crow, _I64V.as_pointer()), align=8)
+    loc = builder.add(_splat(builder, builder.mul(i, n1)), col)
+    loc = builder.add(builder.mul(loc, ir.Constant(_I64V, LANES)), ir.Constant(_I64V, list(range(LANES))))
+    at = builder.add(_splat(builder, builder.ptrtoint(arr.data, _I64)), builder.mul(loc, ir.Constant(_I64V, 8)))
+    return builder.inttoptr(at, ir.VectorType(_F64.as_pointer(), LANES))
+
+
 @intrinsic
 def gather(typingctx, a, i, cols, m):
     """The lane vector a[i, cols[m, l], l]: each lane reads its own column (a sparse input)."""
@@ -243,11 +258,12 @@ def gather(typingctx, a, i, cols, m):
 
     def codegen(context, builder, sig, args):
         i_, m_ = (context.cast(builder, args[k], sig.args[k], types.intp) for k in (1, 3))
-        ptrs = _lane_columns(builder, context, sig.args[0], args[0], i_, sig.args[2], args[2], m_)
-        v = ir.Constant(_VEC, ir.Undefined)
-        for l, p in enumerate(ptrs):
-            v = builder.insert_element(v, builder.load(p), ir.Constant(ir.IntType(32), l))
-        return v
+        ptrs = _column_pointers(builder, context, sig.args[0], args[0], i_, sig.args[2], args[2], m_)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_VEC, [ptrs.type, ir.IntType(32), _I1V, _VEC]),
+            f"llvm.masked.gather.v{LANES}f64.v{LANES}p0")
+        return builder.call(fn, [ptrs, ir.Constant(ir.IntType(32), 8), ir.Constant(_I1V, [1] * LANES),
+                                 ir.Constant(_VEC, ir.Undefined)])
     return lanevector(a, i, cols, m), codegen
 
 
@@ -273,8 +289,6 @@ def _ol_add_to(a, *args):
 
 
 # --------------------------------------------------------------------------- masks and batch reads
-_I1V = ir.VectorType(ir.IntType(1), LANES)
-_I64V = ir.VectorType(_I64, LANES)
 
 
 def _mask(builder, v):
@@ -385,3 +399,28 @@ def read_columns(typingctx, dst, m, addr, step0, tau, width, col, mask):
         builder.store(v, builder.bitcast(builder.gep(data, [row]), _I64V.as_pointer()), align=8)
         return context.get_dummy_value()
     return types.none(dst, m, addr, step0, tau, width, col, mask), codegen
+
+
+@intrinsic
+def prefetch_steps(typingctx, addr, step0, tau, width):
+    """Ask the cache for each lane's row step0[l] + tau of its own (steps, width) array (see
+    read_steps). The lanes read 16 streams or more at once, more than the hardware
+    prefetcher follows; a prefetch never faults, so lanes outside their arrays need no mask."""
+    if not (_int_row(addr) and _int_row(step0) and isinstance(tau, types.Integer)
+            and isinstance(width, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        a, s0 = (_int_lanes(builder, context, sig.args[k], args[k]) for k in (0, 1))
+        tau_, width_ = (_splat(builder, context.cast(builder, args[k], sig.args[k], types.int64)) for k in (2, 3))
+        off = builder.mul(builder.mul(builder.add(s0, tau_), width_), ir.Constant(_I64V, 8))
+        at = builder.add(a, off)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0")
+        for l in range(LANES):
+            p = builder.inttoptr(builder.extract_element(at, ir.Constant(i32, l)), i8p)
+            builder.call(fn, [p, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+    return types.none(addr, step0, tau, width), codegen
