@@ -275,10 +275,17 @@ def scatter_add(typingctx, a, i, cols, m, v):
 
     def codegen(context, builder, sig, args):
         i_, m_ = (context.cast(builder, args[k], sig.args[k], types.intp) for k in (1, 3))
-        ptrs = _lane_columns(builder, context, sig.args[0], args[0], i_, sig.args[2], args[2], m_)
-        for l, p in enumerate(ptrs):
-            x = builder.extract_element(args[4], ir.Constant(ir.IntType(32), l))
-            builder.store(builder.fadd(builder.load(p), x), p)
+        ptrs = _column_pointers(builder, context, sig.args[0], args[0], i_, sig.args[2], args[2], m_)
+        i32 = ir.IntType(32)
+        gfn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_VEC, [ptrs.type, i32, _I1V, _VEC]),
+            f"llvm.masked.gather.v{LANES}f64.v{LANES}p0")
+        sfn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [_VEC, ptrs.type, i32, _I1V]),
+            f"llvm.masked.scatter.v{LANES}f64.v{LANES}p0")
+        every = ir.Constant(_I1V, [1] * LANES)
+        old = builder.call(gfn, [ptrs, ir.Constant(i32, 8), every, ir.Constant(_VEC, ir.Undefined)])
+        builder.call(sfn, [builder.fadd(old, args[4]), ptrs, ir.Constant(i32, 8), every])
         return context.get_dummy_value()
     return types.none(a, i, cols, m, v), codegen
 
