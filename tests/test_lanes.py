@@ -116,3 +116,28 @@ def test_nets_of_one_call_must_share_their_topology():
         lanes.train_batches([LSTM97(2, 1, 2, 2)], [b, b], 0.5)
     with pytest.raises(ValueError, match="exp"):
         lanes.train_batches([LSTM97(2, 1, 2, 2)], [b], 0.5, exp="svml")
+
+
+def test_sigma_on_lane_vectors_is_the_scalar_sigma_bit_for_bit():
+    """sigma_lanes (the forward pass's σ, in registers) repeats _exp_poly's operations."""
+    from numba import njit
+    from lstm97.lanevec import LANES, get, put
+
+    @njit(error_model="numpy")
+    def on_lanes(x, out):
+        for i in range(x.shape[0]):
+            put(out, i, lanes.sigma_lanes(get(x, i)))
+
+    @njit(error_model="numpy")
+    def scalar(x, out):
+        lanes._sigma(x, out, x.size, False)
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 10, 4000), np.linspace(-800, 800, 4000),
+                        [np.nan, np.inf, -np.inf, 0.0, -0.0, 708.5, -708.5, 709.5, -709.5, 745.2, -745.2,
+                         1e-300, -1e-300, 5e-324, 700.0, -700.0]])
+    x = x[:len(x) // LANES * LANES].reshape(-1, LANES)
+    a, b = np.zeros_like(x), np.zeros_like(x)
+    on_lanes(x, a)
+    scalar(x.ravel(), b.ravel())
+    np.testing.assert_array_equal(a.view(np.int64), b.view(np.int64))
