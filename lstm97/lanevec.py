@@ -11,12 +11,17 @@ row as one value, compute with it, and store it:
 A lane vector is an LLVM ``<LANES x double>``; +, -, * (with another lane vector or a
 scalar, which stands for LANES copies of itself) are the IEEE operations of each lane, so
 every lane computes exactly what the same scalar expression computes (no fused multiply-add,
-no reassociation). With AVX-512, 16 lanes are 2 registers and each operation 2 instructions.
+no reassociation). With AVX-512, 32 lanes are 4 registers and each operation 4 instructions
+(LLVM splits the vector), which also gives 4 independent chains to hide latencies.
 
 Why not loops over lanes: a loop ``for l in range(LANES)`` with a constant trip count is
 unrolled by LLVM before its loop vectoriser runs, and Numba leaves the SLP vectoriser off,
 so such a loop compiles to scalar code; with a run-time trip count it vectorises, but every
 short loop pays trip-count checks and a remainder (issue 17: 1.3-2.1x instead of 4x).
+
+LANES, chosen by measurement (bench.py's nets, A/B in one process): 32 was 10-13% faster
+than 16 on adding and 6b and equal on 2c p=1000; 8 was 16% slower than 16, 64 3-4% faster
+than 32 on adding/6b but 13% slower on 2c (its 6,064 weights x 64 lanes leave L2).
 
 Indices are not checked (as Numba's own indexing) and not wrapped (they are never negative
 here). The array's last axis must have LANES entries; :func:`get`/:func:`put` take one index
@@ -30,7 +35,7 @@ from numba.core import cgutils
 from numba.core.typing.templates import AbstractTemplate, infer_global, signature
 from numba.extending import intrinsic, lower_builtin, models, overload, register_model
 
-LANES = 16                      # lanes per kernel call; 16 float64 = 2 AVX-512 registers
+LANES = 32                      # lanes per kernel call; 32 float64 = 4 AVX-512 registers
 
 _F64 = ir.DoubleType()
 _I64 = ir.IntType(64)
