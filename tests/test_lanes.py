@@ -63,15 +63,16 @@ def test_poly_exp_lanes_stay_close_to_the_single_engine(name, update):
         np.testing.assert_allclose(st_b[:, engine.SSE], st_a[:, engine.SSE], rtol=1e-8, atol=1e-12)
 
 
-def test_lanes_with_different_lengths_batch_sizes_and_one_diverging():
+@pytest.mark.parametrize("update", ["sequence", "step"])
+def test_lanes_with_different_lengths_batch_sizes_and_one_diverging(update):
     task, shape, kw, lr = CASES["adding"]
     sizes = [30, 0, 7, 50, 30]                          # lane 1 has nothing to do, lane 2 stops early
     batches = [Adding(10 + 20 * i).sample(np.random.default_rng(i), n) for i, n in enumerate(sizes)]
     start = [LSTM97(*shape, **kw, seed=s) for s in range(len(sizes))]
     start[4].weights["W_in"][0, 1] = np.inf             # as if an update had overflowed
     single, parallel = copy.deepcopy(start), copy.deepcopy(start)
-    ref = [engine.train_batch(net, b, lr) for net, b in zip(single, batches)]
-    out = lanes.train_batches(parallel, batches, lr, exp="libm")
+    ref = [engine.train_batch(net, b, lr, update) for net, b in zip(single, batches)]
+    out = lanes.train_batches(parallel, batches, lr, update, exp="libm")
     assert [bad for _, bad in out] == [bad for _, bad in ref] == [-1, -1, -1, -1, 0]
     for a, b, (st_a, _), (st_b, _) in zip(single, parallel, ref, out):
         np.testing.assert_array_equal(st_b, st_a)
@@ -141,3 +142,21 @@ def test_sigma_on_lane_vectors_is_the_scalar_sigma_bit_for_bit():
     on_lanes(x, a)
     scalar(x.ravel(), b.ravel())
     np.testing.assert_array_equal(a.view(np.int64), b.view(np.int64))
+
+
+def test_more_nets_than_lanes_run_in_groups():
+    """train_batches splits LANES + 2 nets into a full group and a padded one; every net still
+    gets what the engine gives it."""
+    task, shape, kw, lr = CASES["adding"]
+    n = lanes.LANES + 2
+    batches = [task.sample(np.random.default_rng(s), 3) for s in range(n)]
+    start = [LSTM97(*shape, **kw, seed=s) for s in range(n)]
+    single, parallel = copy.deepcopy(start), copy.deepcopy(start)
+    ref = [engine.train_batch(net, b, lr) for net, b in zip(single, batches)]
+    out = lanes.train_batches(parallel, batches, lr, exp="libm")
+    assert len(out) == n
+    for a, b, (st_a, _), (st_b, bad) in zip(single, parallel, ref, out):
+        assert bad == -1
+        np.testing.assert_array_equal(st_b, st_a)
+        for k in lanes.KEYS:
+            np.testing.assert_array_equal(b.weights[k], a.weights[k])
