@@ -97,7 +97,7 @@ def _parser():
     run.add_argument("--workers", type=_positive, default=None, metavar="N",
                      help="local processes (default: all cores)")
     run.add_argument("--lanes", type=_positive, default=16, metavar="N",
-                     help="trials trained at once per process in the lane engine (default 16)")
+                     help="trials trained at once per process in the lane engine (default 16, the kernel's width)")
     run.add_argument("--seed", type=_seed, default=0, help="base seed, an integer >= 0 (default: 0)")
     run.add_argument("--json", action="store_true", help="print one JSON object")
     ap.run_parser = run

@@ -181,7 +181,7 @@ def report_competitors(rows):
         print(f"{r['net']:22s} {r['weights']:7d} {r['steps']:9.3g} {g}")
 
 
-LANES = 16
+LANES = lanes.LANES      # nets per call of the lane kernel (a multiple fills every lane)
 
 
 @numba.njit(error_model="numpy")
@@ -196,6 +196,14 @@ def _mac_loop(w, z, acc, reps):
     for _ in range(reps):
         for i in range(w.shape[0]):
             acc[i] += w[i] * z[i]
+
+
+WHERE_THE_TIME_GOES = """where the lanes' time goes (perf samples of the kernel, Zen 4): sigma 20-25% (exp_poly:
+13 fused multiply-adds and a division per value, near this core's throughput); the
+multiply-adds of eqs. 6-8 and of the traces (25, 27) 30-45%, most on 6b, whose lanes of
+weights and traces (~190 KB) stream through L2 every tick; gathers ~15% (each lane's inputs
+at each tick, from its own arrays), and on 2c p=1000 ~35% more: the per-lane weight columns
+of the one-hot input (gathered) and its trace columns (scattered), ~11% of it cache misses."""
 
 
 def lane_limits(budget):
@@ -233,7 +241,11 @@ def waiting(batches):
 
 
 def lane_rows(budget, n_seq, L=LANES):
-    """Single-trial engine vs L lanes on the NETS, side by side: trial-steps per second."""
+    """Single-trial engine vs L lanes on the NETS, side by side: trial-steps per second.
+
+    The two alternate (runs of 20-100 ms) and are timed in CPU time of this thread
+    (time.thread_time), so that other processes sharing the core count less; the rates are
+    from the fastest run of each, the ratio also as the median over adjacent pairs."""
     rows = []
     for name, task, (shape, kw), lr in NETS:
         n = max(4, n_seq // 20) if name.startswith("2c") else n_seq // 4
@@ -253,29 +265,32 @@ def lane_rows(budget, n_seq, L=LANES):
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < budget or not t["lanes"]:
             for key, run in (("single", single), ("lanes", parallel)):    # interleaved: same load
-                t1 = time.perf_counter()
+                t1 = time.thread_time()
                 run()
-                t[key].append(time.perf_counter() - t1)
+                t[key].append(time.thread_time() - t1)
         sigmas, macs = step_work(nets[0], batches[0])
+        pairs = np.array(t["single"]) / np.maximum(np.array(t["lanes"]), 1e-9)
         rows.append({"net": name, "lanes": L, "single": steps / min(t["single"]),
-                     "parallel": steps / min(t["lanes"]), "sigmas": sigmas, "macs": macs,
-                     "waiting": waiting(batches)})
+                     "parallel": steps / max(min(t["lanes"]), 1e-9), "pairs": float(np.median(pairs)),
+                     "runs": len(pairs), "sigmas": sigmas, "macs": macs, "waiting": waiting(batches)})
     return rows
 
 
 def report_lanes(rows, limits):
     print(f"\ntrial-parallel training (lstm97/lanes.py, exp_poly) beside the single-trial engine:")
-    print("trial-steps per second with learning, the two run alternately on the same core")
-    head = (f"{'net':12s} {'lanes':>5s} {'single':>9s} {'lanes':>9s} {'ratio':>6s} {'ns/step':>8s} "
+    print("trial-steps per second with learning, the two run alternately on the same core (CPU time)")
+    head = (f"{'net':12s} {'lanes':>5s} {'single':>9s} {'lanes':>9s} {'ratio':>6s} {'pairs':>6s} {'ns/step':>8s} "
             f"{'σ/step':>6s} {'madd/step':>9s} {'limit ns':>8s} {'waiting':>7s}")
     print(head + "\n" + "-" * len(head))
     for r in rows:
         limit = r["sigmas"] * limits["sigma"] + r["macs"] * limits["mac"]
         print(f"{r['net']:12s} {r['lanes']:5d} {r['single']:9.3g} {r['parallel']:9.3g} "
-              f"{r['parallel'] / r['single']:5.1f}x {1e9 / r['parallel']:8.1f} {r['sigmas']:6d} "
+              f"{r['parallel'] / r['single']:5.1f}x {r['pairs']:5.1f}x {1e9 / r['parallel']:8.1f} {r['sigmas']:6d} "
               f"{r['macs']:9d} {limit:8.1f} {100 * r['waiting']:6.1f}%")
+    print("ratio: fastest lanes run over fastest single run; pairs: median ratio of adjacent runs")
     print(f"limit ns: σ/step x {limits['sigma']:.2f} ns + madd/step x {limits['mac']:.2f} ns, this core's "
           "throughput for each in a flat vectorised loop")
+    print(WHERE_THE_TIME_GOES)
     print("speed target of issue 17 (measured here, never asserted): lanes >= 4x single on each net")
 
 

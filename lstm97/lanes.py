@@ -1,10 +1,13 @@
-"""Trial-parallel training: L independent nets of one topology in lockstep, one SIMD lane each.
+"""Trial-parallel training: LANES independent nets of one topology in lockstep, one SIMD lane each.
 
 Every trial is tiny (93-6,064 weights) and a single trial cannot go much faster than
-``engine.py`` (issue 17), so this kernel trains L trials at once. Each lane is one net
-with its own weights, traces, states and its own sequence list (a ``tasks.Batch``); every
-array keeps the lane axis innermost (W_in[j, m, lane], s[c, lane], ...), and each
-operation of ``engine._kernel`` becomes a loop over lanes that the compiler vectorises.
+``engine.py`` (issue 17), so this kernel trains LANES (16) trials at once. Each lane is one
+net with its own weights, traces, states and its own sequence list (a ``tasks.Batch``);
+every array keeps the lane axis innermost (W_h[u, m, lane], s[c, lane], ...), and each
+operation of ``engine._kernel`` is written once for all lanes on lane vectors
+(``lanevec.py``: one ``<16 x double>``, two AVX-512 registers). LANES is a compile-time
+constant; ``train_batches`` runs the nets in groups of LANES and fills the last group with
+idle lanes, which cost as much as busy ones (a call with 10 nets costs what 16 cost).
 
 Per lane the kernel computes exactly what ``engine._kernel`` computes, in the same order:
 the forward pass (eqs. 6-9), the traces (eqs. 25, 27), the truncated error (eqs. 19-28)
@@ -17,24 +20,36 @@ their reset at the same tick in every lane, so these passes over all weights run
 all lanes; the price is the waiting, a few percent where lengths vary by 10% (bench.py
 prints it). Batches of different sizes are fine: a lane whose batch is done, or whose
 weights became NaN/inf, idles until the last lane is done. A lane without a target at a
-tick adds e = 0 to its Δw, which leaves Δw as it was (the traces are finite).
+tick adds e = 0 to its Δw, which leaves Δw as it was (the traces are finite). Each tick
+gathers every lane's inputs from its own batch arrays (one masked gather per column,
+prefetched 16 ticks ahead); a sparse input's weight column is gathered, its trace
+columns scattered, per lane.
 
-exp. The lane loops vectorise only if σ's exp does, and Numba's ``math.exp`` is a libm
-call (no SVML here). ``exp="poly"`` (default) uses :func:`exp_poly`: Cody-Waite range
-reduction, a degree-13 Taylor polynomial, and 2**k built in the exponent bits; its
-largest relative error against ``math.exp`` is 1 ulp (2.2e-16, tests/test_lanes.py).
-``exp="libm"`` calls ``math.exp`` like the engine: its lanes equal ``engine.train_batch``
-bit for bit, but do not vectorise.
+exp. Numba's ``math.exp`` is a libm call (no SVML here) and does not vectorise.
+``exp="poly"`` (default) uses :func:`exp_poly`: Cody-Waite range reduction, a degree-13
+Taylor polynomial evaluated with fused multiply-adds, and 2**k built in the exponent bits;
+its largest relative error against ``math.exp`` is 1 ulp (2.2e-16, tests/test_lanes.py).
+The forward pass applies it to lane vectors in registers (:func:`sigma_lanes`, the same
+operations, tested bit for bit). ``exp="libm"`` calls ``math.exp`` like the engine: its
+lanes equal ``engine.train_batch`` bit for bit, at about half the speed.
+
+Speed (``make bench``, against the single-trial engine, CPU time on one core of an AMD EPYC
+(Zen 4) shared with other jobs, 2026-11-30): at 16 lanes adding 3.9-4.3x, 6b 3.0-3.7x, 2c
+p=1000 2.8-3.1x; at 32 lanes 4.1-4.3x, 3.2-3.6x, 3.0-3.3x (before lane vectors: 1.9x, 2.1x,
+1.3x). Where the time goes: bench.py.
 """
 import math
 
 import numpy as np
 from llvmlite import ir
 from numba import carray, njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import engine
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
+from .lanevec import (LANES, lanevector, add_to, any_lane, gather, get, is_number, put, read_columns, read_steps,
+                      prefetch_steps, scatter_add, splat, started, where)
 
 EXPS = ("poly", "libm")
 
@@ -56,6 +71,14 @@ def _as_bits(typingctx, x):
     return types.int64(types.float64), codegen
 
 
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a * b + c rounded once (llvm.fma; the CPU's fused multiply-add)."""
+    def codegen(context, builder, sig, args):
+        return builder.fma(*args)
+    return types.float64(types.float64, types.float64, types.float64), codegen
+
+
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01       # ln 2 in 2 parts: LN2_HI has 32 trailing zero bits,
 LN2_LO = 1.90821492927058770002e-10       # so k * LN2_HI is exact for |k| < 2**21
@@ -64,8 +87,8 @@ TAYLOR = tuple(1.0 / math.factorial(n) for n in range(13, -1, -1))   # 1/13!, ..
 EXP_LO, EXP_HI = -708.0, 709.0            # outside: 0 and inf (math.exp: < 2.3e-308, > 8.2e307)
 
 
-@njit(cache=True, error_model="numpy")
-def exp_poly(x):
+@njit(inline="always", error_model="numpy")
+def _exp_poly(x):
     """e**x = 2**k e**r with x = k ln2 + r, |r| <= ln2/2; e**r by its Taylor series to r**13/13!
     (truncation < 5e-18), 2**k by writing k + 1023 into the exponent bits. Branch-free, so
     a loop over lanes vectorises. Below EXP_LO it returns 0, above EXP_HI inf; NaN stays NaN."""
@@ -73,21 +96,71 @@ def exp_poly(x):
     xc = EXP_HI if xc > EXP_HI else xc
     big = xc * LOG2E + ROUND              # its low mantissa bits hold k (in two's complement)
     k = big - ROUND
-    r = (xc - k * LN2_HI) - k * LN2_LO
+    r = _fma(-k, LN2_LO, _fma(-k, LN2_HI, xc))
     p = TAYLOR[0]
     for a in TAYLOR[1:]:
-        p = p * r + a
+        p = _fma(p, r, a)
     y = p * _as_float((_as_bits(big) + 1023) << 52)
     y = 0.0 if x < EXP_LO else y
     return math.inf if x > EXP_HI else y
 
 
+@njit(cache=True, error_model="numpy")
+def exp_poly(x):
+    """:func:`_exp_poly` as a function of its own (tests, bench). The kernel inlines
+    ``_exp_poly`` instead: a call to a cached function cannot be inlined, and a loop with a
+    call in it does not vectorise."""
+    return _exp_poly(x)
+
+
+@intrinsic
+def sigma_lanes(typingctx, v):
+    """σ(v) = 1/(1+exp_poly(-v)) in every lane of a lane vector: the operations of
+    :func:`_exp_poly` and :func:`_sigma`, in the same order, on all lanes at once (tested
+    bit for bit against them), in registers: the LANES/8 AVX-512 registers' chains of 13
+    dependent multiply-adds interleave, where the vectorised loop over an array of net
+    inputs ran one chain at a time (A/B: 5-11% faster on the bench's nets)."""
+    if v != lanevector:
+        return None
+
+    def codegen(context, builder, sig, args):
+        n = LANES
+        vec = ir.VectorType(ir.DoubleType(), n)
+        ivec = ir.VectorType(ir.IntType(64), n)
+        c = lambda a: ir.Constant(vec, [a] * n)                          # noqa: E731
+        fma_fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vec, [vec] * 3),
+                                                f"llvm.fma.v{n}f64")
+        fma = lambda a, b, d: builder.call(fma_fn, [a, b, d])            # noqa: E731
+        x = builder.fsub(c(-0.0), args[0])                               # -v
+        xc = builder.select(builder.fcmp_ordered("<", x, c(EXP_LO)), c(EXP_LO), x)
+        xc = builder.select(builder.fcmp_ordered(">", xc, c(EXP_HI)), c(EXP_HI), xc)
+        big = builder.fadd(builder.fmul(xc, c(LOG2E)), c(ROUND))
+        k = builder.fsub(big, c(ROUND))
+        minus_k = builder.fsub(c(-0.0), k)
+        r = fma(minus_k, c(LN2_LO), fma(minus_k, c(LN2_HI), xc))
+        p = c(TAYLOR[0])
+        for a in TAYLOR[1:]:
+            p = fma(p, r, c(a))
+        bits = builder.shl(builder.add(builder.bitcast(big, ivec), ir.Constant(ivec, [1023] * n)),
+                           ir.Constant(ivec, [52] * n))
+        y = builder.fmul(p, builder.bitcast(bits, vec))
+        y = builder.select(builder.fcmp_ordered("<", x, c(EXP_LO)), c(0.0), y)
+        e = builder.select(builder.fcmp_ordered(">", x, c(EXP_HI)), c(math.inf), y)
+        return builder.fdiv(c(1.0), builder.fadd(c(1.0), e))
+    return lanevector(v), codegen
+
+
 @njit(inline="always", error_model="numpy")
-def _sigma(x, exact):
-    """σ(x) = 1/(1+exp(-x)) (eq. 3), with math.exp if exact, else exp_poly. Inlined into the
-    loops over lanes; the compiler moves the test of ``exact`` out of them."""
-    e = math.exp(-x) if exact else exp_poly(-x)
-    return 1.0 / (1.0 + e)
+def _sigma(x, y, n, exact):
+    """y[i] = σ(x[i]) = 1/(1+exp(-x[i])) (eq. 3) for i < n, with math.exp if exact, else
+    _exp_poly. Two loops, not one with the test inside: LLVM would compute both exps and
+    select (math.exp has no side effects), calling libm's exp in every lane."""
+    if exact:
+        for i in range(n):
+            y[i] = 1.0 / (1.0 + math.exp(-x[i]))
+    else:
+        for i in range(n):
+            y[i] = 1.0 / (1.0 + _exp_poly(-x[i]))
 
 
 # --------------------------------------------------------------------------- the kernel
@@ -99,82 +172,110 @@ def _alloca(typingctx, n):
     return types.CPointer(types.float64)(types.intp), codegen
 
 
+@intrinsic
+def _alloca_int(typingctx, n):
+    """A pointer to n int64 on the stack of the calling function."""
+    def codegen(context, builder, sig, args):
+        return builder.alloca(ir.IntType(64), size=args[0])
+    return types.CPointer(types.int64)(types.intp), codegen
+
+
 @njit(inline="always")
-def _local(rows, L):
-    """A (rows, L) work array of zeros on the stack. The compiler knows that it overlaps no
-    weight or trace array, so the loops over lanes vectorise without run-time overlap checks.
+def _local(rows):
+    """A (rows, LANES) work array of zeros on the stack. The compiler knows that it overlaps no
+    weight or trace array, so it may keep its rows in registers across stores to those.
     Inlined: it must only be called at the kernel's top level (the stack frees it on return)."""
-    a = carray(_alloca(rows * L), (rows, L))
+    a = carray(_alloca(rows * LANES), (rows, LANES))
     for i in range(rows):
-        for l in range(L):
-            a[i, l] = 0.0
+        put(a, i, splat(0.0))
     return a
 
 
 @njit(cache=True, error_model="numpy")
 def _apply(W, M, dW, lr, do, fine):
-    """W += lr * M * dW, dW := 0 in the lanes where do[l] (eq. 17); fine[l] := False where a
-    weight of lane l became NaN or inf."""
-    L = W.shape[2]
+    """W += lr * M * dW, dW := 0 in the lanes where do != 0 (eq. 17); fine := 0 in a lane where
+    a weight became NaN or inf (w - w is 0 for a finite w, NaN otherwise; a sum of these is
+    0 or NaN, and where() takes NaN as true)."""
+    on = get(do)
+    nonfinite = splat(0.0)
     for i in range(W.shape[0]):
         for m in range(W.shape[1]):
             a = lr * M[i, m]
-            for l in range(L):
-                w = W[i, m, l] + a * dW[i, m, l]
-                if do[l]:
-                    W[i, m, l] = w
-                    dW[i, m, l] = 0.0
-                    if w - w != 0.0:            # NaN or inf
-                        fine[l] = False
+            w_old = get(W, i, m)
+            d = get(dW, i, m)
+            w = w_old + a * d
+            put(W, i, m, where(on, w, w_old))
+            put(dW, i, m, where(on, 0.0, d))
+            nonfinite = nonfinite + where(on, w - w, 0.0)
+    put(fine, where(nonfinite, 0.0, get(fine)))
+
+
+AHEAD = 16                      # ticks ahead at which each lane's inputs are prefetched
+
+
+@njit(inline="always")
+def _columns_in_order(x_idx):
+    """Every row of x_idx is 0, 1, ..., nnz-1."""
+    for i in range(x_idx.shape[0]):
+        for m in range(x_idx.shape[1]):
+            if x_idx[i, m] != m:
+                return False
+    return True
 
 
 @njit(cache=True, error_model="numpy")
 def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             z0, output_gates, shortcuts, lr, step_update, exact,
             x_idx, x_val, targets, starts, first, stats, bad):
-    """Train lane l on sequences first[l]:first[l+1] (steps starts[q]:starts[q+1] of sequence q).
+    """Train lane l on its batch: x_idx[l], x_val[l], targets[l], starts[l] (tuples of LANES arrays).
 
-    W_h (U, n_src, L) holds the hidden units of lane l in [..., l], rows [input gates (B),
-    output gates (B), cells (C)]; W_k (K, n_v, L) the output units; masks M (rows, cols) are
-    shared. The rest as ``engine._kernel`` with learn=True: stats[q] is sequence q's row,
-    and bad[l] becomes -1, or the index (within lane l's batch) of the sequence that
-    produced NaN/inf, after which lane l stops.
+    W_h (U, n_src, LANES) holds the hidden units of lane l in [..., l], rows [input gates (B),
+    output gates (B), cells (C)]; W_k (K, n_v, LANES) the output units; masks M (rows, cols)
+    are shared. The rest as ``engine._kernel`` with learn=True: stats[first[l] + q] is the
+    row of lane l's sequence q, and bad[l] becomes -1, or the index of lane l's sequence
+    that produced NaN/inf, after which lane l stops. If every lane's x_idx rows are 0..nnz-1
+    (dense inputs, as in Exp 4-5), all lanes read the same weight columns (``dense``).
 
     Lanes go through their sequences in rounds: in each round every lane trains on its next
     sequence, and the sequences are aligned at their ends (a shorter one starts later; its
     lane waits with its state frozen). So the events that touch every weight (the targets at
     the end, the update of eq. 17, the reset) come at the same tick in every lane, and run
-    once for all lanes.
+    once for all lanes. Each tick reads every lane's inputs and targets from its own arrays
+    with one gather per column (read_steps). Every get/put/add_to below moves one value per
+    lane (lanevec.py).
     """
-    U, n_src, L = W_h.shape
+    L = LANES
+    U, n_src = W_h.shape[0], W_h.shape[1]
     C = U - 2 * B
     K = W_k.shape[0]
     n_v = W_k.shape[1]
-    nnz = x_idx.shape[1]
+    nnz = x_idx[0].shape[1]
     nr = C + 2 * B                  # recurrent sources [y_c, y_in, y_out](t-1)
     bias = n_src - 1
     OG, CELL = B, 2 * B             # first rows of the output gates and the cells in W_h
-    z = _local(nr, L)
-    z_new = _local(nr, L)
-    s = _local(C, L)
-    net = _local(U, L)
-    y = _local(U, L)                # [y_in, y_out, σ(net_c)]
-    sh = _local(C, L)
-    hs = _local(C, L)
-    dhs = _local(C, L)
-    y_c = _local(C, L)
-    ai = _local(C, L)
-    ac = _local(C, L)
-    net_k = _local(K, L)
-    y_k = _local(K, L)
-    e_k = _local(K, L)
-    tg = _local(K, L)
-    back = _local(C, L)
-    e_s = _local(C, L)
-    e_out = _local(B, L)
-    e_og = _local(B, L)
-    xv = _local(nnz, L)
-    sums = _local(4, L)             # per lane: SSE, ABS_ALL, ABS_END, ERR_END of this sequence
+    z = _local(nr)
+    z_new = _local(nr)
+    s = _local(C)                   # CEC states
+    net = _local(U)
+    y = _local(U)                   # [y_in, y_out, σ(net_c)]
+    sh = _local(C)
+    hs = _local(C)
+    dhs = _local(C)
+    y_c = _local(C)
+    ai = _local(C)
+    ac = _local(C)
+    net_k = _local(K)
+    y_k = _local(K)
+    e_k = _local(K)
+    back = _local(C)
+    e_s = _local(C)
+    e_out = _local(B)
+    sums = _local(4)                # per lane: SSE, ABS_ALL, ABS_END, ERR_END of this sequence
+    xv = _local(nnz)                # x_val of each lane at this tick
+    tg = _local(K)                  # targets of each lane at this tick (NaN: none)
+    has = _local(1)[0]              # 1.0 where the lane has a target at this tick
+    done = _local(1)[0]             # 1.0 where the lane ends a good sequence at this round's end
+    fine = _local(1)[0]             # 0.0 where a weight of the lane became NaN or inf
     net_f = net.reshape(U * L)
     y_f = y.reshape(U * L)
     s_f = s.reshape(C * L)
@@ -185,141 +286,149 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     TC = np.zeros((C, n_src, L))
     dW_h = np.zeros_like(W_h)
     dW_k = np.zeros_like(W_k)
-    xi = np.zeros((nnz, L), np.int64)
-    t = np.zeros(L, np.int64)       # lane l's step at tick tau is t[l] + tau
-    begin = np.zeros(L, np.int64)   # tick at which lane l's sequence starts
-    q = np.zeros(L, np.int64)       # lane l's current sequence
+    step0 = np.zeros(L, np.int64)           # lane l's step at tick tau is step0[l] + tau
+    begin = np.zeros(L, np.int64)           # tick at which lane l's sequence starts
+    q = np.zeros(L, np.int64)               # lane l's current sequence
     active = np.zeros(L, np.bool_)
-    run = np.zeros(L, np.bool_)     # lane l is inside its sequence at this tick
-    has = np.zeros(L, np.bool_)
-    fine = np.ones(L, np.bool_)
+    X_at = np.zeros(L, np.int64)            # addresses of each lane's x_val, x_idx, targets
+    I_at = np.zeros(L, np.int64)
+    D_at = np.zeros(L, np.int64)
+    xi = carray(_alloca_int(nnz * L), (nnz, L))     # each lane's input columns at this tick, in W_h
+    xk = carray(_alloca_int(nnz * L), (nnz, L))     # and in W_k (shortcuts): C + xi
+    xi[:, :] = 0
+    xk[:, :] = 0
+    dense = True
     for l in range(L):
         bad[l] = -1
-        q[l] = first[l]
-        active[l] = first[l] < first[l + 1]
+        fine[l] = 1.0
+        active[l] = len(starts[l]) > 1
+        dense = dense and _columns_in_order(x_idx[l])
+        X_at[l] = x_val[l].ctypes.data
+        I_at[l] = x_idx[l].ctypes.data
+        D_at[l] = targets[l].ctypes.data
 
     while True:
         # a round: every active lane takes its next sequence, all ending at tick T - 1
         T = 0
         for l in range(L):
             if active[l]:
-                T = max(T, starts[q[l] + 1] - starts[q[l]])
+                T = max(T, starts[l][q[l] + 1] - starts[l][q[l]])
         if T == 0:
             break
         for l in range(L):
-            n = starts[q[l] + 1] - starts[q[l]] if active[l] else 0
+            n = starts[l][q[l] + 1] - starts[l][q[l]] if active[l] else 0
             begin[l] = T - n
-            t[l] = starts[q[l]] - begin[l] if active[l] else 0
+            step0[l] = starts[l][q[l]] - begin[l] if active[l] else 0
         for r in range(nr):                                 # state and traces start afresh
-            for l in range(L):
-                z[r, l] = z0[r]
-        for i in range(C * L):
-            s_f[i] = 0.0
+            put(z, r, splat(z0[r]))
+        for c in range(C):
+            put(s, c, splat(0.0))
         TI[:, :, :] = 0.0
         TC[:, :, :] = 0.0
         for i in range(4):
-            for l in range(L):
-                sums[i, l] = 0.0
+            put(sums, i, splat(0.0))
 
         for tau in range(T):
-            # each running lane's inputs and targets (a waiting lane reads x = 0, no target)
-            any_target = False
-            for l in range(L):
-                run[l] = active[l] and tau >= begin[l]
-                i = t[l] + tau if run[l] else starts[0]
-                has[l] = False
-                for m in range(nnz):
-                    xi[m, l] = x_idx[i, m]
-                    xv[m, l] = x_val[i, m] if run[l] else 0.0
-                for k in range(K):
-                    d = targets[i, k] if run[l] else np.nan
-                    tg[k, l] = d
-                    if d == d:
-                        has[l] = True
-                        any_target = True
-            # net inputs of gates and cells (eqs. 6-8), sources u = [x(t), z(t-1), 1], then σ
-            for u in range(U):
-                for l in range(L):
-                    net[u, l] = W_h[u, bias, l]
+            # each lane's inputs and targets at this tick; a waiting lane reads x = 0, no target
+            running = started(begin, tau)
+            prefetch_steps(X_at, step0, tau + AHEAD, nnz)
+            prefetch_steps(D_at, step0, tau + AHEAD, K)
+            if not dense:
+                prefetch_steps(I_at, step0, tau + AHEAD, nnz)
             for m in range(nnz):
-                for u in range(U):
-                    for l in range(L):
-                        net[u, l] += W_h[u, xi[m, l], l] * xv[m, l]
-            for r in range(nr):
-                for u in range(U):
-                    for l in range(L):
-                        net[u, l] += W_h[u, n_in + r, l] * z[r, l]
-            for i in range(U * L):
-                y_f[i] = _sigma(net_f[i], exact)
+                put(xv, m, read_steps(X_at, step0, tau, nnz, m, running, 0.0))
+                if not dense:
+                    read_columns(xi, m, I_at, step0, tau, nnz, m, running)
+            target = splat(0.0)
+            for k in range(K):
+                d = read_steps(D_at, step0, tau, K, k, running, np.nan)
+                put(tg, k, d)
+                target = where(is_number(d), 1.0, target)
+            put(has, target)
+            # net inputs of gates and cells (eqs. 6-8), sources u = [x(t), z(t-1), 1], then σ
+            # (the input part first for all units: a sparse input's gathers then overlap)
+            for u in range(U):
+                acc = get(W_h, u, bias)
+                for m in range(nnz):
+                    w = get(W_h, u, m) if dense else gather(W_h, u, xi, m)
+                    acc = acc + w * get(xv, m)
+                put(net, u, acc)
+            for u in range(U):
+                acc = get(net, u)
+                for r in range(nr):
+                    acc = acc + get(W_h, u, n_in + r) * get(z, r)
+                if exact:
+                    put(net, u, acc)
+                else:
+                    put(y, u, sigma_lanes(acc))
+            if exact:
+                _sigma(net_f, y_f, U * L, exact)
             if not output_gates:
                 for j in range(B):
-                    for l in range(L):
-                        y[OG + j, l] = 1.0
+                    put(y, OG + j, splat(1.0))
             # cells: CEC state (eq. 8), frozen in a waiting lane; trace factors (eqs. 25, 27)
             for c in range(C):
                 j = c // S
-                for l in range(L):
-                    sg = y[CELL + c, l]
-                    G = ga * sg + gb
-                    yi = y[j, l]
-                    s[c, l] = s[c, l] + yi * G if run[l] else s[c, l]
-                    ai[c, l] = G * yi * (1.0 - yi) if run[l] else 0.0
-                    ac[c, l] = ga * sg * (1.0 - sg) * yi if run[l] else 0.0
+                sg = get(y, CELL + c)
+                G = ga * sg + gb
+                y_in = get(y, j)
+                s_c = get(s, c)
+                put(s, c, where(running, s_c + y_in * G, s_c))
+                put(ai, c, where(running, G * y_in * (1.0 - y_in), 0.0))
+                put(ac, c, where(running, ga * sg * (1.0 - sg) * y_in, 0.0))
             # cell outputs (eq. 9)
             if h_identity:
                 for c in range(C):
-                    for l in range(L):
-                        hs[c, l] = s[c, l]
-                        dhs[c, l] = 1.0
+                    put(hs, c, get(s, c))
+                    put(dhs, c, splat(1.0))
             else:
-                for i in range(C * L):
-                    sh_f[i] = _sigma(s_f[i], exact)
+                _sigma(s_f, sh_f, C * L, exact)
                 for c in range(C):
-                    for l in range(L):
-                        hs[c, l] = ha * sh[c, l] + hb
-                        dhs[c, l] = ha * sh[c, l] * (1.0 - sh[c, l])
+                    h = get(sh, c)
+                    put(hs, c, ha * h + hb)
+                    put(dhs, c, ha * h * (1.0 - h))
             for c in range(C):
-                j = c // S
-                for l in range(L):
-                    y_c[c, l] = y[OG + j, l] * hs[c, l]
+                put(y_c, c, get(y, OG + c // S) * get(hs, c))
             # traces (eqs. 25, 27); a waiting lane adds 0
             for c in range(C):
+                a_i = get(ai, c)
+                a_c = get(ac, c)
                 for m in range(nnz):
-                    for l in range(L):
-                        TI[c, xi[m, l], l] += ai[c, l] * xv[m, l]
-                    for l in range(L):
-                        TC[c, xi[m, l], l] += ac[c, l] * xv[m, l]
+                    x = get(xv, m)
+                    if dense:
+                        add_to(TI, c, m, a_i * x)
+                        add_to(TC, c, m, a_c * x)
+                    else:
+                        scatter_add(TI, c, xi, m, a_i * x)
+                        scatter_add(TC, c, xi, m, a_c * x)
                 for r in range(nr):
-                    for l in range(L):
-                        TI[c, n_in + r, l] += ai[c, l] * z[r, l]
+                    add_to(TI, c, n_in + r, a_i * get(z, r))
                 for r in range(nr):
-                    for l in range(L):
-                        TC[c, n_in + r, l] += ac[c, l] * z[r, l]
-                for l in range(L):
-                    TI[c, bias, l] += ai[c, l]
-                    TC[c, bias, l] += ac[c, l]
+                    add_to(TC, c, n_in + r, a_c * get(z, r))
+                add_to(TI, c, bias, a_i)
+                add_to(TC, c, bias, a_c)
             for c in range(C):
-                for l in range(L):
-                    z_new[c, l] = y_c[c, l]
+                put(z_new, c, get(y_c, c))
             for j in range(B):
-                for l in range(L):
-                    z_new[C + j, l] = y[j, l]
-                    z_new[C + B + j, l] = y[OG + j, l] if output_gates else 0.0
+                put(z_new, C + j, get(y, j))
+                put(z_new, C + B + j, get(y, OG + j) if output_gates else splat(0.0))
 
-            if any_target:
+            if any_lane(target):
                 # output units from the cells of the current step (docs/paper.md §1.4 sub-step 3)
-                for k in range(K):
-                    for l in range(L):
-                        net_k[k, l] = W_k[k, n_v - 1, l]
-                    for c in range(C):
+                if shortcuts and not dense:                 # this tick's input columns in W_k
+                    for m in range(nnz):
                         for l in range(L):
-                            net_k[k, l] += W_k[k, c, l] * y_c[c, l]
+                            xk[m, l] = C + xi[m, l]
+                for k in range(K):
+                    acc = get(W_k, k, n_v - 1)
+                    for c in range(C):
+                        acc = acc + get(W_k, k, c) * get(y_c, c)
                     if shortcuts:
                         for m in range(nnz):
-                            for l in range(L):
-                                net_k[k, l] += W_k[k, C + xi[m, l], l] * xv[m, l]
-                for i in range(K * L):
-                    y_kf[i] = _sigma(net_kf[i], exact)
+                            w = get(W_k, k, C + m) if dense else gather(W_k, k, xk, m)
+                            acc = acc + w * get(xv, m)
+                    put(net_k, k, acc)
+                _sigma(net_kf, y_kf, K * L, exact)
                 # error (eqs. 16, 19), per lane; e_k = 0 in a lane without a target
                 for l in range(L):
                     E = 0.0
@@ -341,88 +450,86 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                         if mx > sums[ABS_ALL, l]:
                             sums[ABS_ALL, l] = mx
                 for c in range(C):
-                    for l in range(L):
-                        back[c, l] = 0.0
+                    acc = splat(0.0)
                     for k in range(K):
-                        for l in range(L):
-                            back[c, l] += W_k[k, c, l] * e_k[k, l]
+                        acc = acc + get(W_k, k, c) * get(e_k, k)
+                    put(back, c, acc)
                 for k in range(K):                                  # eq. 22, output units
+                    e = get(e_k, k)
                     for c in range(C):
-                        for l in range(L):
-                            dW_k[k, c, l] += e_k[k, l] * y_c[c, l]
+                        add_to(dW_k, k, c, e * get(y_c, c))
                     if shortcuts:
                         for m in range(nnz):
-                            for l in range(L):
-                                dW_k[k, C + xi[m, l], l] += e_k[k, l] * xv[m, l]
-                    for l in range(L):
-                        dW_k[k, n_v - 1, l] += e_k[k, l]
+                            if dense:
+                                add_to(dW_k, k, C + m, e * get(xv, m))
+                            else:
+                                scatter_add(dW_k, k, xk, m, e * get(xv, m))
+                    add_to(dW_k, k, n_v - 1, e)
                 for j in range(B):
-                    for l in range(L):
-                        e_out[j, l] = 0.0
+                    put(e_out, j, splat(0.0))
                 for c in range(C):
                     j = c // S
-                    for l in range(L):
-                        e_out[j, l] += hs[c, l] * back[c, l]
-                        e_s[c, l] = y[OG + j, l] * dhs[c, l] * back[c, l]   # eq. 23
+                    b = get(back, c)
+                    add_to(e_out, j, get(hs, c) * b)
+                    put(e_s, c, get(y, OG + j) * get(dhs, c) * b)   # eq. 23
                 if output_gates:
                     for j in range(B):                              # eqs. 21, 22
-                        for l in range(L):
-                            e_og[j, l] = y[OG + j, l] * (1.0 - y[OG + j, l]) * e_out[j, l]
+                        y_out = get(y, OG + j)
+                        e = y_out * (1.0 - y_out) * get(e_out, j)
                         for m in range(nnz):
-                            for l in range(L):
-                                dW_h[OG + j, xi[m, l], l] += e_og[j, l] * xv[m, l]
+                            if dense:
+                                add_to(dW_h, OG + j, m, e * get(xv, m))
+                            else:
+                                scatter_add(dW_h, OG + j, xi, m, e * get(xv, m))
                         for r in range(nr):
-                            for l in range(L):
-                                dW_h[OG + j, n_in + r, l] += e_og[j, l] * z[r, l]
-                        for l in range(L):
-                            dW_h[OG + j, bias, l] += e_og[j, l]
+                            add_to(dW_h, OG + j, n_in + r, e * get(z, r))
+                        add_to(dW_h, OG + j, bias, e)
                 for c in range(C):                                  # eqs. 26, 28
                     j = c // S
+                    e = get(e_s, c)
                     for m in range(n_src):
-                        for l in range(L):
-                            dW_h[j, m, l] += e_s[c, l] * TI[c, m, l]
+                        add_to(dW_h, j, m, e * get(TI, c, m))
                     for m in range(n_src):
-                        for l in range(L):
-                            dW_h[CELL + c, m, l] += e_s[c, l] * TC[c, m, l]
+                        add_to(dW_h, CELL + c, m, e * get(TC, c, m))
                 if step_update:
                     _apply(W_h, M_h, dW_h, lr, has, fine)
                     _apply(W_k, M_k, dW_k, lr, has, fine)
                     for l in range(L):
                         if not fine[l]:
-                            stats[q[l], SSE] = np.nan
-                            bad[l] = q[l] - first[l]
+                            stats[first[l] + q[l], SSE] = np.nan
+                            bad[l] = q[l]
                             active[l] = False
-                            fine[l] = True
+                            fine[l] = 1.0
+                            begin[l] = T                        # the lane stops here
 
             for r in range(nr):
-                for l in range(L):
-                    z[r, l] = z_new[r, l] if run[l] else z[r, l]
+                put(z, r, where(running, get(z_new, r), get(z, r)))
 
         # the round's end: every active lane ends its sequence here
         for l in range(L):
-            has[l] = False
+            done[l] = 0.0
             if not active[l]:
                 continue
             for i in range(4):
-                stats[q[l], i] = sums[i, l]
+                stats[first[l] + q[l], i] = sums[i, l]
             if sums[SSE, l] - sums[SSE, l] != 0.0:
-                bad[l] = q[l] - first[l]
+                bad[l] = q[l]
                 active[l] = False
             else:
-                has[l] = True
+                done[l] = 1.0
         if not step_update:
-            _apply(W_h, M_h, dW_h, lr, has, fine)
-            _apply(W_k, M_k, dW_k, lr, has, fine)
+            _apply(W_h, M_h, dW_h, lr, done, fine)
+            _apply(W_k, M_k, dW_k, lr, done, fine)
         for l in range(L):
-            if not has[l]:
+            if not done[l]:
                 continue
             if not fine[l]:
-                bad[l] = q[l] - first[l]
+                bad[l] = q[l]
                 active[l] = False
-                fine[l] = True
+                fine[l] = 1.0
                 continue
             q[l] += 1
-            active[l] = q[l] < first[l + 1]
+            active[l] = q[l] + 1 < len(starts[l])
 
 
 # --------------------------------------------------------------------------- Python side
@@ -440,7 +547,9 @@ def train_batches(nets, batches, lr, update="sequence", exp="poly"):
     The nets must share their topology (sizes, masks, g/h, output gates, shortcuts, reset),
     the batches their input layout (nnz). Each net's weights are updated in place, as
     ``engine.train_batch`` does. Returns [(stats (n_l, 4), diverged)] per net, each as
-    ``engine.train_batch`` returns it for that net and batch.
+    ``engine.train_batch`` returns it for that net and batch. The kernel runs LANES nets at
+    a time; the last group is padded with idle lanes, which cost as much as busy ones (so
+    pass a multiple of LANES nets where possible).
     """
     if update not in ("sequence", "step"):
         raise ValueError(f"unknown update {update!r}; expected 'sequence' or 'step'")
@@ -462,27 +571,38 @@ def train_batches(nets, batches, lr, update="sequence", exp="poly"):
             raise ValueError(f"the batches of one call must have the same nnz, got {b.x_idx.shape[1]} and {nnz}")
         if len(b) and np.any(b.lengths == 0):
             raise ValueError("empty sequences are not supported")
+    out = []
+    for g in range(0, len(nets), LANES):
+        out += _train_group(nets[g:g + LANES], batches[g:g + LANES], lr, update, exp)
+    return out
+
+
+def _train_group(nets, batches, lr, update, exp):
+    """train_batches for at most LANES nets: one kernel call, idle lanes after the nets."""
     args = [engine.net_args(net, b) for net, b in zip(nets, batches)]
-    B = nets[0].B
-    W_h = np.ascontiguousarray(np.stack([np.concatenate(a[:3]) for a in args], axis=-1))
-    W_k = np.ascontiguousarray(np.stack([a[3] for a in args], axis=-1))
+    B, n = nets[0].B, len(nets)
+    W_h = np.zeros((sum(a.shape[0] for a in args[0][:3]), args[0][0].shape[1], LANES))
+    W_k = np.zeros(args[0][3].shape + (LANES,))
+    for l, a in enumerate(args):
+        W_h[..., l] = np.concatenate(a[:3])
+        W_k[..., l] = a[3]
     M_h, M_k = np.ascontiguousarray(np.concatenate(args[0][4:7])), args[0][7]
-    sizes = [len(b) for b in batches]
+    sizes = [len(b) for b in batches] + [0] * (LANES - n)
     first = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     stats = np.zeros((first[-1], 4))
-    bad = np.full(len(nets), -1, np.int64)
+    bad = np.full(LANES, -1, np.int64)
     if first[-1]:
-        steps = np.concatenate([[0], np.cumsum([b.starts[-1] for b in batches])])
-        starts = np.concatenate([[0]] + [b.starts[1:] + o for b, o in zip(batches, steps)]).astype(np.int64)
-        x_idx = np.ascontiguousarray(np.concatenate([b.x_idx for b in batches]), np.int64)
-        x_val = np.ascontiguousarray(np.concatenate([b.x_val for b in batches]), np.float64)
-        targets = np.ascontiguousarray(np.concatenate([b.targets for b in batches]), np.float64)
+        idle = batches[0].take([])               # the inputs of a lane without nets: no sequences
+        lane = batches + [idle] * (LANES - n)
         _kernel(W_h, W_k, M_h, M_k, B, *args[0][8:], float(lr), update == "step", exp == "libm",
-                x_idx, x_val, targets, starts, first, stats, bad)
+                tuple(np.ascontiguousarray(b.x_idx, np.int64) for b in lane),
+                tuple(np.ascontiguousarray(b.x_val, np.float64) for b in lane),
+                tuple(np.ascontiguousarray(b.targets, np.float64) for b in lane),
+                tuple(np.ascontiguousarray(b.starts, np.int64) for b in lane), first, stats, bad)
     for l, net in enumerate(nets):
         W = net.weights
         W["W_in"][...] = W_h[:B, :, l]
         W["W_out"][...] = W_h[B:2 * B, :, l]
         W["W_c"][...] = W_h[2 * B:, :, l]
         W["W_k"][...] = W_k[..., l]
-    return [(stats[first[l]:first[l + 1]], int(bad[l])) for l in range(len(nets))]
+    return [(stats[first[l]:first[l + 1]], int(bad[l])) for l in range(n)]

@@ -288,7 +288,7 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False, on_c
         return stop.value
 
 
-def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=16):
+def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=lanes.LANES):
     """Train many trials of ``experiment`` at once in the lane engine, ``width`` at a time.
 
     ``next_trial()`` gives the next trial number to start (None: no more); ``emit(record)`` gets
@@ -538,7 +538,7 @@ def _progress_bar():
 
 
 def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
-               scheduler=None, workers=None, lanes=16, progress=True):
+               scheduler=None, workers=None, lanes=lanes.LANES, progress=True):
     """Run trials 0..trials-1 of an experiment that have no record yet; return all records.
 
     Records go to ``results`` (default ``results/<scale>`` under the current directory, never
@@ -597,7 +597,7 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
     return [records[t] for t in sorted(records)]
 
 
-def _width(n_trials, n_workers, most=16):
+def _width(n_trials, n_workers, most=lanes.LANES):
     """Lanes per worker: at most ``most``, and few enough that every worker gets trials."""
     return max(1, min(most, -(-n_trials // n_workers)))
 

@@ -7,7 +7,7 @@ import pytest
 
 from lstm97 import engine, lanes
 from lstm97.network import LSTM97
-from lstm97.tasks import Adding, EmbeddedReber, TemporalOrder, VeryLongLag
+from lstm97.tasks import Adding, EmbeddedReber, NoiseFree, TemporalOrder, VeryLongLag
 
 # name: task, LSTM97 arguments, learning rate (the nets of bench.NETS, a Reber net, a readings net)
 CASES = {
@@ -19,6 +19,10 @@ CASES = {
     "2c readings": (VeryLongLag(20, 20), (24, 2, 2, 1),
                     dict(bias="input", input_gate_bias=[-1, -2], init=0.2, g="legend", h="legend",
                          reset=0.5, cell_sources="inputs", recurrent=False), 0.5),
+    # 2a at p=20: input->output shortcuts, no output gates, h = id, a target at every step
+    "2a shortcuts": (NoiseFree(20), (21, 21, 1, 1),
+                     dict(bias="none", init=0.2, output_gates=False, recurrent=False, shortcuts=True,
+                          g="logistic", h="identity"), 1.0),
 }
 
 
@@ -63,15 +67,16 @@ def test_poly_exp_lanes_stay_close_to_the_single_engine(name, update):
         np.testing.assert_allclose(st_b[:, engine.SSE], st_a[:, engine.SSE], rtol=1e-8, atol=1e-12)
 
 
-def test_lanes_with_different_lengths_batch_sizes_and_one_diverging():
+@pytest.mark.parametrize("update", ["sequence", "step"])
+def test_lanes_with_different_lengths_batch_sizes_and_one_diverging(update):
     task, shape, kw, lr = CASES["adding"]
     sizes = [30, 0, 7, 50, 30]                          # lane 1 has nothing to do, lane 2 stops early
     batches = [Adding(10 + 20 * i).sample(np.random.default_rng(i), n) for i, n in enumerate(sizes)]
     start = [LSTM97(*shape, **kw, seed=s) for s in range(len(sizes))]
     start[4].weights["W_in"][0, 1] = np.inf             # as if an update had overflowed
     single, parallel = copy.deepcopy(start), copy.deepcopy(start)
-    ref = [engine.train_batch(net, b, lr) for net, b in zip(single, batches)]
-    out = lanes.train_batches(parallel, batches, lr, exp="libm")
+    ref = [engine.train_batch(net, b, lr, update) for net, b in zip(single, batches)]
+    out = lanes.train_batches(parallel, batches, lr, update, exp="libm")
     assert [bad for _, bad in out] == [bad for _, bad in ref] == [-1, -1, -1, -1, 0]
     for a, b, (st_a, _), (st_b, _) in zip(single, parallel, ref, out):
         np.testing.assert_array_equal(st_b, st_a)
@@ -116,3 +121,46 @@ def test_nets_of_one_call_must_share_their_topology():
         lanes.train_batches([LSTM97(2, 1, 2, 2)], [b, b], 0.5)
     with pytest.raises(ValueError, match="exp"):
         lanes.train_batches([LSTM97(2, 1, 2, 2)], [b], 0.5, exp="svml")
+
+
+def test_sigma_on_lane_vectors_is_the_scalar_sigma_bit_for_bit():
+    """sigma_lanes (the forward pass's σ, in registers) repeats _exp_poly's operations."""
+    from numba import njit
+    from lstm97.lanevec import LANES, get, put
+
+    @njit(error_model="numpy")
+    def on_lanes(x, out):
+        for i in range(x.shape[0]):
+            put(out, i, lanes.sigma_lanes(get(x, i)))
+
+    @njit(error_model="numpy")
+    def scalar(x, out):
+        lanes._sigma(x, out, x.size, False)
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 10, 4000), np.linspace(-800, 800, 4000),
+                        [np.nan, np.inf, -np.inf, 0.0, -0.0, 708.5, -708.5, 709.5, -709.5, 745.2, -745.2,
+                         1e-300, -1e-300, 5e-324, 700.0, -700.0]])
+    x = x[:len(x) // LANES * LANES].reshape(-1, LANES)
+    a, b = np.zeros_like(x), np.zeros_like(x)
+    on_lanes(x, a)
+    scalar(x.ravel(), b.ravel())
+    np.testing.assert_array_equal(a.view(np.int64), b.view(np.int64))
+
+
+def test_more_nets_than_lanes_run_in_groups():
+    """train_batches splits LANES + 2 nets into a full group and a padded one; every net still
+    gets what the engine gives it."""
+    task, shape, kw, lr = CASES["adding"]
+    n = lanes.LANES + 2
+    batches = [task.sample(np.random.default_rng(s), 3) for s in range(n)]
+    start = [LSTM97(*shape, **kw, seed=s) for s in range(n)]
+    single, parallel = copy.deepcopy(start), copy.deepcopy(start)
+    ref = [engine.train_batch(net, b, lr) for net, b in zip(single, batches)]
+    out = lanes.train_batches(parallel, batches, lr, exp="libm")
+    assert len(out) == n
+    for a, b, (st_a, _), (st_b, bad) in zip(single, parallel, ref, out):
+        assert bad == -1
+        np.testing.assert_array_equal(st_b, st_a)
+        for k in lanes.KEYS:
+            np.testing.assert_array_equal(b.weights[k], a.weights[k])
