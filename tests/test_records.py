@@ -18,12 +18,12 @@ def test_every_committed_record_loads_and_matches_its_configuration():
 
 
 def _cheap_sample(max_steps=40_000_000):
-    """The cheapest record of each task family (Reber, 2a, ..., temporal order) under max_steps,
-    so that the sample spans the tasks rather than the many Exp 1 comparisons."""
+    """The cheapest LSTM record of each task family (Reber, 2a, ..., temporal order) under
+    max_steps, so that the sample spans the tasks rather than the many Exp 1 comparisons."""
     by_task = {}
     for path in RECORDS:
         rec = json.loads(path.read_text())
-        if rec["steps"] <= max_steps:
+        if rec["steps"] <= max_steps and not experiments.get(rec["experiment"]).is_baseline:
             family = experiments.get(rec["experiment"]).task[0]
             by_task[family] = min(by_task.get(family, (rec["steps"], path)), (rec["steps"], path))
     return [path for _, path in sorted(by_task.values())]
@@ -41,7 +41,19 @@ def _cheap_reading_sample(max_steps=10_000_000):
     return [path for _, path in sorted(by_reading.values())]
 
 
-@pytest.mark.parametrize("path", _cheap_sample() + _cheap_reading_sample(),
+def _cheap_competitor_sample(max_steps=20_000_000):
+    """The cheapest record of each competitor learner (experiments.BASELINES: rtrl, bptt, ...)."""
+    by_learner = {}
+    for path in RECORDS:
+        exp = experiments.get(path.parent.name)
+        if exp.is_baseline:
+            rec = json.loads(path.read_text())
+            if rec["steps"] <= max_steps:
+                by_learner[exp.gradient] = min(by_learner.get(exp.gradient, (rec["steps"], path)), (rec["steps"], path))
+    return [path for _, path in sorted(by_learner.values())]
+
+
+@pytest.mark.parametrize("path", _cheap_sample() + _cheap_reading_sample() + _cheap_competitor_sample(),
                          ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_recorded_trial_is_retrained_from_its_seed(path):
     rec = json.loads(path.read_text())
