@@ -162,6 +162,13 @@ def reading_rows(groups, planned=None):
     return rows
 
 
+def _best(others):
+    """The best-matching reading (smallest distance) among the pairs with all their planned
+    trials; among all of them only while none is complete (a few trials can look best by luck)."""
+    done = [r for r in others if r["trials"] >= r["of"]]
+    return min(done or others, key=lambda r: r["distance"]) if others else None
+
+
 def reading_verdicts(rows, readings):
     """A verdict in words for each paper row from reading_rows: reproduced by the main run, or
     under which reading (and what that reading contradicts in the paper), or by none; with the
@@ -171,7 +178,7 @@ def reading_verdicts(rows, readings):
         mine = [r for r in rows if r["row"] == row]
         main = [r for r in mine if r["reading"] == "main"]
         others = [r for r in mine if r["reading"] != "main"]
-        best = min(others, key=lambda r: r["distance"]) if others else None
+        best = _best(others)
         fmt = lambda r: (f"{r['reading']}: {r['success_pct']:.0f}% of {r['trials']}"
                          + (f" (of {r['of']} planned)" if r["trials"] < r["of"] else "")
                          + (f", mean {r['mean']:,.0f}" if r["mean"] is not None else ""))
@@ -195,13 +202,13 @@ def reading_verdicts(rows, readings):
 
 def best_reading_rows(rows):
     """Per paper row of the readings study (rows from reading_rows): the main run and the
-    best-matching reading (smallest ``distance``), beside the paper's row."""
+    best-matching reading (smallest ``distance``, among complete pairs: _best), beside the paper's row."""
     out = []
     for row in dict.fromkeys(r["row"] for r in rows):
         main = [r for r in rows if r["row"] == row and r["reading"] == "main"]
         others = [r for r in rows if r["row"] == row and r["reading"] != "main"]
         if main and others:
-            m, b = main[0], min(others, key=lambda r: r["distance"])
+            m, b = main[0], _best(others)
             out.append(dict(row=row, main_trials=m["trials"], main_pct=m["success_pct"], main_mean=m["mean"],
                             best_reading=b["reading"], trials=b["trials"], of=b["of"], success_pct=b["success_pct"],
                             mean=b["mean"], meets_both=b["meets_both"], paper_pct=m["paper_pct"],
@@ -334,9 +341,10 @@ def runtime_rows(pairs, missing=()):
     return [dict(notebook=k, **rows[k]) for k in sorted(rows)]
 
 
-def runtime_table(pairs, missing=(), study=None):
+def runtime_table(pairs, missing=(), study=None, competitors=None):
     """The README's runtime table (markdown) and the totals: measured, estimated, and what has no
-    basis for an estimate. ``study``: the readings study's pairs (see study_runtime), one line."""
+    basis for an estimate. ``study``: the readings study's pairs (see study_runtime), one line;
+    ``competitors``: [(experiment, records, planned trials)] of the competitor rows, one line."""
     lines = ["| notebook | trials recorded | core-hours measured | not recorded yet: estimate |",
              "|---|---|---|---|"]
     measured = estimated = 0.0
@@ -361,6 +369,13 @@ def runtime_table(pairs, missing=(), study=None):
         trials += sum(len(r) for _, r, _ in study)
         if unstarted:
             unknown.append(f"{len(unstarted)} unstarted pairs of the readings study")
+    if competitors:
+        line, hours, est, unstarted = study_runtime(competitors, "competitors (01-03)")
+        lines.append(line)
+        measured, estimated = measured + hours, estimated + est
+        trials += sum(len(r) for _, r, _ in competitors)
+        if unstarted:
+            unknown.append(f"{len(unstarted)} unstarted competitor rows")
     lines.append(f"| total | {trials:,} | {measured:.1f} | "
                  f"{f'about {estimated:.0f} core-hours' if estimated else '-'} |")
     return "\n".join(lines), measured, estimated, unknown
@@ -370,10 +385,11 @@ README_BEGIN = "<!-- results: written by `python -m lstm97 readme` from the reco
 README_END = "<!-- /results -->"
 
 
-def study_runtime(study):
+def study_runtime(study, label="08_readings"):
     """The readings study's line of the runtime table (notebook 08): its reading pairs' measured
     core-hours, and for unfinished pairs an estimate from their own recorded trials' mean time.
-    ``study``: [(experiment, records, planned trials)] of the plan's reading pairs."""
+    ``study``: [(experiment, records, planned trials)] of the plan's reading pairs. The same for
+    the competitors' rows (label "competitors (01-03)")."""
     hours = sum(r["wall_time"] for _, recs, _ in study for r in recs) / 3600
     est, unknown, todo = 0.0, [], 0
     for exp, recs, n in study:
@@ -383,9 +399,10 @@ def study_runtime(study):
                 est += (n - len(recs)) * np.mean([r["wall_time"] for r in recs]) / 3600
             else:
                 unknown.append(exp.id)
-    line = (f"| 08_readings | {sum(len(r) for _, r, _ in study):,} | {hours:.1f} | "
+    line = (f"| {label} | {sum(len(r) for _, r, _ in study):,} | {hours:.1f} | "
             + (f"{todo:,} planned trials: about {est:.1f} core-hours for the started pairs"
-               + (f", no basis yet for {len(unknown)} unstarted pairs" if unknown else "") if todo else "-")
+               + (f", no basis yet for {len(unknown)} unstarted {'pairs' if label == '08_readings' else 'rows'}"
+                  if unknown else "") if todo else "-")
             + " |")
     return line, hours, est, unknown
 
@@ -396,9 +413,10 @@ def readme_block(pairs, missing, study=None, study_rows=None, competitors=None):
     criterion holds, and the readings study's best-matching reading per row. ``missing``: the ids
     of the experiments with no records; ``study``: see study_runtime; ``study_rows``: reading_rows;
     ``competitors``: {id: records} of the competitor rows (experiments.BASELINES)."""
-    from .experiments import EXPERIMENTS
+    from .experiments import EXPERIMENTS, get
     total = compute_rows(pairs)[-1]
-    runtime, measured, estimated, unknown = runtime_table(pairs, [EXPERIMENTS[i] for i in missing], study)
+    comp = [(get(i), r, get(i).trials) for i, r in competitors.items()] if competitors is not None else None
+    runtime, measured, estimated, unknown = runtime_table(pairs, [EXPERIMENTS[i] for i in missing], study, comp)
     if estimated:
         whole = (f"about {(measured + estimated) / 2:.0f} hours on 2 cores ({measured:.1f} "
                  f"core-hours measured plus about {estimated:.0f} estimated")

@@ -135,3 +135,11 @@ def test_verdicts_and_best_reading_from_known_records():
     line, hours, est, unknown = summary.study_runtime([(get("2c-2+gate-bias"), _fake(10, [1] * 10), 20),
                                                        (get("2c-2+full"), [], 20)])
     assert hours == 0.1 and est == 0.1 and unknown == ["2c-2+full"] and "| 08_readings | 10 |" in line
+
+
+def test_best_matching_reading_is_chosen_among_complete_pairs():
+    from lstm97 import summary
+    row = lambda reading, trials, distance: dict(row="2c-9", reading=reading, trials=trials, of=20,
+                                                 distance=distance)
+    assert summary._best([row("a", 2, 0.1), row("b", 20, 1.5)])["reading"] == "b"
+    assert summary._best([row("a", 2, 0.1), row("b", 5, 1.5)])["reading"] == "a"   # none complete yet
