@@ -13,7 +13,7 @@ steps, e_k = f'(net_k)(d_k - y_k), Δw = α (-1/2 ∂E/∂w).
 import numpy as np
 from numba import njit
 
-from .engine import ABS_ALL, ABS_END, ERR_END, SSE, _apply
+from .engine import _apply, _store
 from .rnn import errors, evaluate, hidden_step, net_args, output_errors, output_step, readout_update  # noqa: F401
 
 
@@ -60,11 +60,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, lr, x_idx, x_val, targets, sta
                 abs_all = max(abs_all, mx)
                 for k in range(K):
                     EK[i, k] = diff[k] if out_rec else y[k] * (1.0 - y[k]) * diff[k]
-        stats[q, SSE] = sse
-        stats[q, ABS_ALL] = abs_all
-        stats[q, ABS_END] = abs_end
-        stats[q, ERR_END] = err_end
-        if not np.isfinite(sse):
+        if not _store(stats, q, sse, abs_all, abs_end, err_end):
             return q
         da[:] = 0.0
         for i in range(T - 1, -1, -1):                              # backward

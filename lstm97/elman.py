@@ -17,7 +17,7 @@ or "sequence" (the changes of a sequence summed with fixed weights, applied at i
 import numpy as np
 from numba import njit
 
-from .engine import ABS_ALL, ABS_END, ERR_END, SSE, _apply
+from .engine import SSE, _apply, _store
 from .rnn import errors, evaluate, hidden_step, net_args, output_errors, output_step, readout_update  # noqa: F401
 
 
@@ -65,11 +65,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, lr, step_update, x_idx, x_val, targets,
                         stats[q, SSE] = np.nan
                         return q
             a_prev[:] = a
-        stats[q, SSE] = sse
-        stats[q, ABS_ALL] = abs_all
-        stats[q, ABS_END] = abs_end
-        stats[q, ERR_END] = err_end
-        if not np.isfinite(sse):
+        if not _store(stats, q, sse, abs_all, abs_end, err_end):
             return q
         if not step_update:
             ok = _apply(W_h, M_h, dW_h, lr) & _apply(W_o, M_o, dW_o, lr)

@@ -51,6 +51,17 @@ def _apply_all(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, dW_in, dW_out, dW_c
 
 
 @njit(cache=True, error_model="numpy")
+def _store(stats, q, sse, abs_all, abs_end, err_end):
+    """Sequence q's statistics (the columns SSE, ABS_ALL, ABS_END, ERR_END); False if its summed
+    error is NaN or inf (the learners then stop at q)."""
+    stats[q, SSE] = sse
+    stats[q, ABS_ALL] = abs_all
+    stats[q, ABS_END] = abs_end
+    stats[q, ERR_END] = err_end
+    return np.isfinite(sse)
+
+
+@njit(cache=True, error_model="numpy")
 def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, hb, h_identity,
             z0, output_gates, shortcuts, learn, lr, step_update,
             x_idx, x_val, targets, starts, stats, store, outputs):
@@ -244,11 +255,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
                         return q
             for r in range(nr):
                 z[r] = z_new[r]
-        stats[q, SSE] = sse
-        stats[q, ABS_ALL] = abs_all
-        stats[q, ABS_END] = abs_end
-        stats[q, ERR_END] = err_end
-        if not np.isfinite(sse):
+        if not _store(stats, q, sse, abs_all, abs_end, err_end):
             return q
         if learn and not step_update:
             ok = _apply_all(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, dW_in, dW_out, dW_c, dW_k, lr)

@@ -21,7 +21,7 @@ Memory: the activations of one sequence, O(T x hidden units).
 import numpy as np
 from numba import njit
 
-from .engine import ABS_ALL, ABS_END, ERR_END, SSE, _apply_all, _sig, net_args
+from .engine import SSE, _apply_all, _sig, _store, net_args
 
 
 @njit(cache=True, error_model="numpy")
@@ -229,11 +229,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
                 if not ok:
                     stats[q, SSE] = np.nan
                     return q
-        stats[q, SSE] = sse
-        stats[q, ABS_ALL] = abs_all
-        stats[q, ABS_END] = abs_end
-        stats[q, ERR_END] = err_end
-        if not np.isfinite(sse):
+        if not _store(stats, q, sse, abs_all, abs_end, err_end):
             return q
         if not step_update:
             _backward(starts[q + 1] - t0 - 1, True, t0, W_k, H_in, H_out, H_c, S, n_in, n_v,

@@ -28,7 +28,7 @@ and with one-hot inputs each readout unit has 2 non-zero sources (docs/paper.md 
 import numpy as np
 from numba import njit
 
-from .engine import ABS_ALL, ABS_END, ERR_END, SSE, _apply
+from .engine import SSE, _apply, _store
 from .rnn import errors, evaluate, hidden_step, net_args, output_errors, output_step, readout_update  # noqa: F401
 
 
@@ -109,11 +109,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, lr, step_update, x_idx, x_val,
                     stats[q, SSE] = np.nan
                     return q
             a_prev[:] = a
-        stats[q, SSE] = sse
-        stats[q, ABS_ALL] = abs_all
-        stats[q, ABS_END] = abs_end
-        stats[q, ERR_END] = err_end
-        if not np.isfinite(sse):
+        if not _store(stats, q, sse, abs_all, abs_end, err_end):
             return q
         if not step_update:
             ok = _apply(W_h, M_h, dW_h, lr) & _apply(W_o, M_o, dW_o, lr)
