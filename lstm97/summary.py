@@ -399,11 +399,11 @@ def study_runtime(study, label="08_readings"):
                 est += (n - len(recs)) * np.mean([r["wall_time"] for r in recs]) / 3600
             else:
                 unknown.append(exp.id)
+    kind = "pairs" if label == "08_readings" else "rows"
+    parts = ([f"about {est:.1f} core-hours for the started {kind}"] if est else []) + \
+            ([f"no basis yet for {len(unknown)} unstarted {kind}"] if unknown else [])
     line = (f"| {label} | {sum(len(r) for _, r, _ in study):,} | {hours:.1f} | "
-            + (f"{todo:,} planned trials: about {est:.1f} core-hours for the started pairs"
-               + (f", no basis yet for {len(unknown)} unstarted {'pairs' if label == '08_readings' else 'rows'}"
-                  if unknown else "") if todo else "-")
-            + " |")
+            + (f"{todo:,} planned trials: {', '.join(parts)}" if todo else "-") + " |")
     return line, hours, est, unknown
 
 
