@@ -238,3 +238,12 @@ def test_each_record_names_its_learner_and_is_retrained_with_it():
         run_trial("6a", 0, scale="smoke", engine="lstm97.turbo")
     with pytest.raises(ValueError, match="lanes"):
         run_trials("6a", 1, scale="smoke", lanes=0)
+
+
+def test_two_processes_sharing_one_queue_of_trials_give_the_records_of_one(tmp_path):
+    """workers=2: two lane jobs take trials from one shared queue (lanes=2, so lanes refill);
+    the records equal those of one process, trial by trial."""
+    two = run_trials("6a", 5, scale="smoke", results=tmp_path / "two", workers=2, lanes=2, progress=False)
+    one = run_trials("6a", 5, scale="smoke", results=tmp_path / "one", workers=1, progress=False)
+    assert [r["trial"] for r in two] == list(range(5))
+    assert [strip(r) for r in two] == [strip(r) for r in one]
