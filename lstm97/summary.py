@@ -476,7 +476,8 @@ def competitor_rows(table, records):
         p = paper.result(c["id"])
         exps = [e for e in BASELINES.values() if c["id"] in e.rows]
         size = f"p={c['p']}" if "p" in c else f"{c['hidden_units']} units"
-        base = dict(method=f"{c['method']} {size}", row=c["id"], paper_lr=c["lr"], paper_pct=p["success_pct"],
+        base = dict(method=f"{c['method']} {size}", row=c["id"], task=f"p={c['p']}" if "p" in c else "Reber",
+                    paper_lr=c["lr"], paper_pct=p["success_pct"],
                     paper_mean=p["mean_sequences"] or c["success_after"])
         if not exps:
             rows.append(dict(base, experiment="cited only", lr=None, trials=None, of=None,
@@ -496,29 +497,33 @@ def _rank_key(pct, mean):
 
 def ranking(rows, lstm=()):
     """Does the paper's ranking of the methods hold in our runs? ``rows``: competitor_rows;
-    ``lstm``: (label, our row, the paper's row) of the LSTM rows they sit beside. Compares only
-    the methods with all their planned trials recorded (by success %, then mean sequences).
-    Returns dict(paper=[labels best first], ours=[...], holds=bool (None: fewer than two
-    methods, e.g. only LSTM rows), broken=[(a, b): the paper ranks a above b, our runs do not], left_out=[...])."""
+    ``lstm``: (label, our row, the paper's row, task) of the LSTM rows they sit beside. Methods
+    are compared only on the same task (Table 2: the same delay p) and only with all their
+    planned trials recorded, by success %, then mean sequences until success. Returns
+    dict(paper=[labels best first], ours=[...], holds=bool (None: no two methods comparable yet),
+    broken=[(a, b): the paper ranks a above b, our runs do not], left_out=[...])."""
     done, left = [], []
     for r in rows:
         label = f"{r['method']} lr {r['lr']:g}" if r["lr"] is not None else f"{r['method']} (cited)"
         if r["trials"] and r["trials"] == r["of"]:
             paper_pct = r["paper_pct"] if isinstance(r["paper_pct"], (int, float)) else None
             paper_mean = r["paper_mean"] if isinstance(r["paper_mean"], (int, float)) else None
-            done.append((label, _rank_key(paper_pct, paper_mean), _rank_key(r["success_pct"], r["mean"])))
+            done.append((label, _rank_key(paper_pct, paper_mean), _rank_key(r["success_pct"], r["mean"]),
+                         r.get("task", "")))
         else:
             left.append(label)
-    for label, o, p in lstm:
+    for label, o, p, task in lstm:
         if o["trials"]:
             done.append((label, _rank_key(p["success_pct"] if p["success_pct"] is not None else 100.0,
-                                          p["mean"]), _rank_key(o["success_pct"], o["mean"])))
+                                          p["mean"]), _rank_key(o["success_pct"], o["mean"]), task))
     by_paper = [d[0] for d in sorted(done, key=lambda d: d[1])]
     by_ours = [d[0] for d in sorted(done, key=lambda d: d[2])]
-    # every pair of methods the paper orders (a better than b) must be ordered alike in our runs
-    broken = [(a[0], b[0]) for a in done for b in done if a[1] < b[1] and not a[2] < b[2]
-              and a[0].split()[0] != b[0].split()[0]]      # two LSTM rows are not two methods
-    holds = not broken if len({d[0].split()[0] for d in done}) >= 2 else None
+    # every pair of methods on one task that the paper orders (a better than b) must be ordered
+    # alike in our runs; two rows of one method (two LSTM rows, RTRL at two rates) are not two methods
+    method = lambda d: d[0].split()[0]
+    pairs = [(a, b) for a in done for b in done if a[3] == b[3] and method(a) != method(b)]
+    broken = [(a[0], b[0]) for a, b in pairs if a[1] < b[1] and not a[2] < b[2]]
+    holds = not broken if any(a[1] != b[1] for a, b in pairs) else None
     return dict(paper=by_paper, ours=by_ours, holds=holds, broken=broken, left_out=left)
 
 
@@ -549,11 +554,13 @@ def ranking_lines(competitors, pairs):
     lines = []
     for table, lstm_ids in (("Table 1", [f"1-{k}" for k in range(1, 6)]), ("Table 2", ["2a"])):
         rows = competitor_rows(table, competitors)
-        lstm = [(f"LSTM {e.id}", o, p) for e, o, p in paired(pairs) if e.id in lstm_ids]
+        task = "p=100" if table == "Table 2" else "Reber"
+        lstm = [(f"LSTM {e.id} ({task})" if table == "Table 2" else f"LSTM {e.id}", o, p, task)
+                for e, o, p in paired(pairs) if e.id in lstm_ids]
         r = ranking(rows, lstm)
         ran = sum(1 for x in rows if x["trials"])
         status = {True: "holds", False: "does not hold", None: "cannot be judged yet"}[r["holds"]]
-        line = (f"- {table}: the paper's ranking {status} in our runs "
+        line = (f"- {table}: the paper's ranking of the methods, task by task, {status} in our runs "
                 f"({len(r['paper'])} rows with complete records; {ran} of "
                 f"{sum(1 for x in rows if x['experiment'] != 'cited only')} competitor rows started)")
         if r["broken"]:

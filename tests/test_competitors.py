@@ -99,9 +99,9 @@ def test_cli_lists_and_accepts_competitors(capsys, tmp_path):
 def test_ranking_holds_only_if_every_pair_the_paper_orders_is_ordered_alike():
     from lstm97 import summary
 
-    def row(method, paper_pct, paper_mean, pct, mean, trials=18):
+    def row(method, paper_pct, paper_mean, pct, mean, trials=18, task="p=4"):
         return dict(method=method, row=method, lr=1.0, trials=trials, of=18, paper_pct=paper_pct,
-                    paper_mean=paper_mean, success_pct=pct, mean=mean)
+                    paper_mean=paper_mean, success_pct=pct, mean=mean, task=task)
     same = [row("A", 78, 1_000_000, 60, 2e6), row("B", 0, "> 5,000,000", 0, None)]
     assert summary.ranking(same)["holds"] is True
     tie = [row("A", 78, 1_000_000, 0, None), row("B", 0, "> 5,000,000", 0, None)]
@@ -109,3 +109,9 @@ def test_ranking_holds_only_if_every_pair_the_paper_orders_is_ordered_alike():
     assert got["holds"] is False and got["broken"] == [("A lr 1", "B lr 1")]
     partial = summary.ranking([row("A", 78, 1e6, 50, 1e6, trials=3), row("B", 0, None, 0, None)])
     assert partial["holds"] is None and partial["left_out"] == ["A lr 1"]
+    # methods on different tasks (Table 2: different delays p) are not compared
+    apart = summary.ranking([row("A", 78, 1e6, 0, None), row("B", 0, None, 0, None, task="p=100")])
+    assert apart["holds"] is None and apart["broken"] == []
+    # two rows of one method (RTRL at two rates) are not two methods
+    rates = summary.ranking([row("A", 78, 1e6, 0, None), dict(row("A", 22, 2e5, 100, 8e5), lr=10.0)])
+    assert rates["holds"] is None
