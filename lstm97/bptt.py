@@ -13,8 +13,8 @@ steps, e_k = f'(net_k)(d_k - y_k), Δw = α (-1/2 ∂E/∂w).
 import numpy as np
 from numba import njit
 
-from .engine import _apply, _store
-from .rnn import errors, evaluate, hidden_step, net_args, output_errors, output_step, readout_update  # noqa: F401
+from .engine import _store
+from .rnn import apply_both, errors, hidden_step, net_args, output_step, readout_update
 
 
 @njit(cache=True, error_model="numpy")
@@ -86,7 +86,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, lr, x_idx, x_val, targets, sta
                 for l in range(N):
                     acc += W_h[l, n_in + m] * delta[l]
                 da[m] = acc
-        ok = _apply(W_h, M_h, dW_h, lr) & _apply(W_o, M_o, dW_o, lr)
+        ok = apply_both(W_h, W_o, M_h, M_o, dW_h, dW_o, lr)
         if not ok:
             return q
     return -1

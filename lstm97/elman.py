@@ -17,8 +17,9 @@ or "sequence" (the changes of a sequence summed with fixed weights, applied at i
 import numpy as np
 from numba import njit
 
-from .engine import SSE, _apply, _store
-from .rnn import errors, evaluate, hidden_step, net_args, output_errors, output_step, readout_update  # noqa: F401
+from .engine import SSE, _store
+from .network import check_update
+from .rnn import apply_both, errors, hidden_step, net_args, output_errors, output_step, readout_update
 
 
 @njit(cache=True, error_model="numpy")
@@ -60,7 +61,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, lr, step_update, x_idx, x_val, targets,
                         dW_h[l, n_in + m] += d * a_prev[m]
                     dW_h[l, bias] += d
                 if step_update:
-                    ok = _apply(W_h, M_h, dW_h, lr) & _apply(W_o, M_o, dW_o, lr)
+                    ok = apply_both(W_h, W_o, M_h, M_o, dW_h, dW_o, lr)
                     if not ok:
                         stats[q, SSE] = np.nan
                         return q
@@ -68,7 +69,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, lr, step_update, x_idx, x_val, targets,
         if not _store(stats, q, sse, abs_all, abs_end, err_end):
             return q
         if not step_update:
-            ok = _apply(W_h, M_h, dW_h, lr) & _apply(W_o, M_o, dW_o, lr)
+            ok = apply_both(W_h, W_o, M_h, M_o, dW_h, dW_o, lr)
             if not ok:
                 return q
     return -1
@@ -77,8 +78,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, lr, step_update, x_idx, x_val, targets,
 def train_batch(net, batch, lr, update="step"):
     """Elman's procedure over every sequence of ``batch``, in order. Returns (stats, diverged)
     like ``engine.train_batch``. Needs a net with a readout (the outputs see the hidden layer)."""
-    if update not in ("sequence", "step"):
-        raise ValueError(f"unknown update {update!r}; expected 'sequence' or 'step'")
+    check_update(update)
     if net.out_rec:
         raise ValueError("Elman's procedure needs a readout layer (outputs='readout')")
     stats = np.zeros((len(batch), 4))

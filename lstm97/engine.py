@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .network import G_AFFINE, H_AFFINE
+from .network import G_AFFINE, H_AFFINE, check_update
 
 # columns of the per-sequence statistics the kernel returns
 SSE, ABS_ALL, ABS_END, ERR_END = range(4)
@@ -297,8 +297,7 @@ def train_batch(net, batch, lr, update="sequence"):
     diverged is -1, or the index of the sequence that produced NaN/inf, where the
     kernel stopped (later rows of stats are 0).
     """
-    if update not in ("sequence", "step"):
-        raise ValueError(f"unknown update {update!r}; expected 'sequence' or 'step'")
+    check_update(update)
     stats, bad, _ = _call(net, batch, True, lr, update == "step", False)
     return stats, bad
 

@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from .engine import SSE, _apply_all, _sig, _store, net_args
+from .network import check_update
 
 
 @njit(cache=True, error_model="numpy")
@@ -246,8 +247,7 @@ def train_batch(net, batch, lr, update="sequence"):
 
     Returns (stats, diverged) exactly like ``engine.train_batch``.
     """
-    if update not in ("sequence", "step"):
-        raise ValueError(f"unknown update {update!r}; expected 'sequence' or 'step'")
+    check_update(update)
     stats = np.zeros((len(batch), 4))
     bad = _kernel(*net_args(net, batch), float(lr), update == "step",
                   batch.x_idx, batch.x_val, batch.targets, batch.starts, stats)

@@ -48,6 +48,7 @@ from numba.extending import intrinsic
 
 from . import engine
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
+from .network import check_update
 from .lanevec import (LANES, lanevector, add_to, any_lane, gather, get, is_number, put, read_columns, read_steps,
                       prefetch_steps, scatter_add, splat, started, where)
 
@@ -551,8 +552,7 @@ def train_batches(nets, batches, lr, update="sequence", exp="poly"):
     a time; the last group is padded with idle lanes, which cost as much as busy ones (so
     pass a multiple of LANES nets where possible).
     """
-    if update not in ("sequence", "step"):
-        raise ValueError(f"unknown update {update!r}; expected 'sequence' or 'step'")
+    check_update(update)
     if exp not in EXPS:
         raise ValueError(f"unknown exp {exp!r}; expected one of {', '.join(EXPS)}")
     nets, batches = list(nets), list(batches)

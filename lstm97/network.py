@@ -327,6 +327,12 @@ def train_numpy(net, sequences, lr, update="sequence"):
     return np.array(errors)
 
 
+def check_update(update):
+    """ValueError unless ``update`` is one of the paper's two update timings (docs/paper.md §6.3)."""
+    if update not in ("sequence", "step"):
+        raise ValueError(f"unknown update {update!r}; expected 'sequence' or 'step'")
+
+
 def train(net, sequences, lr, update="sequence", engine="numba"):
     """Online learning over an iterable of (xs, targets) pairs, or a ``tasks.Batch``.
 
@@ -335,8 +341,7 @@ def train(net, sequences, lr, update="sequence", engine="numba"):
     (eq. 16), measured while learning. If a sequence drives a weight to NaN or inf,
     training stops there and that sequence's error is NaN (the array ends with it).
     """
-    if update not in ("sequence", "step"):
-        raise ValueError(f"unknown update {update!r}; expected 'sequence' or 'step'")
+    check_update(update)
     if not np.isfinite(lr) or lr <= 0:
         raise ValueError(f"learning rate must be a positive number, got {lr!r}")
     if engine == "numpy":

@@ -32,7 +32,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .engine import ABS_ALL, ABS_END, ERR_END, SSE
+from .engine import ABS_ALL, ABS_END, ERR_END, SSE, _apply
 
 RECURRENCE = ("full", "self", "none")
 OUTPUTS = ("readout", "recurrent")
@@ -120,6 +120,12 @@ def table2_net(p, seed=None):
 
 
 # ----------------------------------------------------------------------------- compiled parts
+@njit(cache=True, error_model="numpy")
+def apply_both(W_h, W_o, M_h, M_o, dW_h, dW_o, lr):
+    """One update of both weight matrices (eq. 17 for these nets); False if a weight became NaN or inf."""
+    return _apply(W_h, M_h, dW_h, lr) & _apply(W_o, M_o, dW_o, lr)
+
+
 @njit(cache=True, error_model="numpy")
 def _sig(x):
     return 1.0 / (1.0 + math.exp(-x))

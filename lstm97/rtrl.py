@@ -28,8 +28,9 @@ and with one-hot inputs each readout unit has 2 non-zero sources (docs/paper.md 
 import numpy as np
 from numba import njit
 
-from .engine import SSE, _apply, _store
-from .rnn import errors, evaluate, hidden_step, net_args, output_errors, output_step, readout_update  # noqa: F401
+from .engine import SSE, _store
+from .network import check_update
+from .rnn import apply_both, errors, hidden_step, net_args, output_errors, output_step, readout_update
 
 
 @njit(cache=True, error_model="numpy")
@@ -112,7 +113,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, lr, step_update, x_idx, x_val,
         if not _store(stats, q, sse, abs_all, abs_end, err_end):
             return q
         if not step_update:
-            ok = _apply(W_h, M_h, dW_h, lr) & _apply(W_o, M_o, dW_o, lr)
+            ok = apply_both(W_h, W_o, M_h, M_o, dW_h, dW_o, lr)
             if not ok:
                 return q
     return -1
@@ -121,8 +122,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, lr, step_update, x_idx, x_val,
 def train_batch(net, batch, lr, update="step"):
     """RTRL over every sequence of ``batch``, in order; ``update`` "step" (online RTRL) or
     "sequence". Returns (stats, diverged) like ``engine.train_batch``."""
-    if update not in ("sequence", "step"):
-        raise ValueError(f"unknown update {update!r}; expected 'sequence' or 'step'")
+    check_update(update)
     stats = np.zeros((len(batch), 4))
     W_h, W_o, M_h, M_o, n_in, H, out_rec = net_args(net, batch)
     bad = _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, float(lr), update == "step",
