@@ -18,6 +18,7 @@ import math
 import numpy as np
 from numba import njit
 
+from .fastexp import _exp_poly
 from .network import G_AFFINE, H_AFFINE, check_update
 
 # columns of the per-sequence statistics the kernel returns
@@ -27,6 +28,15 @@ SSE, ABS_ALL, ABS_END, ERR_END = range(4)
 @njit(cache=True, error_model="numpy")
 def _sig(x):
     return 1.0 / (1.0 + math.exp(-x))
+
+
+@njit(cache=True, error_model="numpy")
+def _sigma(x, exact):
+    """σ(x) = 1/(1+e^-x) (eq. 3): with libm's exp if ``exact``, else with fastexp's exp_poly,
+    the lane engine's (so that a trial of a few can leave the lanes, runner.run_lanes)."""
+    if exact:
+        return 1.0 / (1.0 + math.exp(-x))
+    return 1.0 / (1.0 + _exp_poly(-x))
 
 
 @njit(cache=True, error_model="numpy")
@@ -64,8 +74,9 @@ def _store(stats, q, sse, abs_all, abs_end, err_end):
 @njit(cache=True, error_model="numpy")
 def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, hb, h_identity,
             z0, output_gates, shortcuts, learn, lr, step_update,
-            x_idx, x_val, targets, starts, stats, store, outputs):
-    """Run sequences starts[q]:starts[q+1]; learn online if ``learn``.
+            x_idx, x_val, targets, starts, stats, store, outputs, exact):
+    """Run sequences starts[q]:starts[q+1]; learn online if ``learn``; σ with libm's exp if
+    ``exact``, else with exp_poly.
 
     g = ga*σ + gb, h = ha*σ + hb (or h(s) = s if h_identity); z0: [y_c, y_in, y_out] at
     each sequence start.
@@ -128,14 +139,14 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
                     acc += W_in[j, x_idx[t, m]] * x_val[t, m]
                 for r in range(nr):
                     acc += R_in[j, r] * z[r]
-                y_in[j] = _sig(acc)
+                y_in[j] = _sigma(acc, exact)
                 if output_gates:
                     acc = W_out[j, bias]
                     for m in range(nnz):
                         acc += W_out[j, x_idx[t, m]] * x_val[t, m]
                     for r in range(nr):
                         acc += R_out[j, r] * z[r]
-                    y_out[j] = _sig(acc)
+                    y_out[j] = _sigma(acc, exact)
                 else:
                     y_out[j] = 1.0
             # cells: CEC state (eq. 8) and output (eq. 9); traces (eqs. 25, 27)
@@ -146,7 +157,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
                     acc += W_c[c, x_idx[t, m]] * x_val[t, m]
                 for r in range(nr):
                     acc += R_c[c, r] * z[r]
-                sg = _sig(acc)
+                sg = _sigma(acc, exact)
                 G[c] = ga * sg + gb
                 dg = ga * sg * (1.0 - sg)
                 s[c] += y_in[j] * G[c]
@@ -154,7 +165,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
                     hs[c] = s[c]
                     dhs[c] = 1.0
                 else:
-                    sh = _sig(s[c])
+                    sh = _sigma(s[c], exact)
                     hs[c] = ha * sh + hb
                     dhs[c] = ha * sh * (1.0 - sh)
                 y_c[c] = y_out[j] * hs[c]
@@ -192,7 +203,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
                 if shortcuts:
                     for m in range(nnz):
                         acc += W_k[k, C + x_idx[t, m]] * x_val[t, m]
-                y_k[k] = _sig(acc)
+                y_k[k] = _sigma(acc, exact)
                 if store:
                     outputs[t, k] = y_k[k]
             # error (eqs. 16, 19)
@@ -279,18 +290,21 @@ def net_args(net, batch):
             net.output_gates, net.shortcuts)
 
 
-def _call(net, batch, learn, lr, step_update, store):
+def _call(net, batch, learn, lr, step_update, store, exp="libm"):
+    if exp not in ("libm", "poly"):
+        raise ValueError(f"exp must be 'libm' or 'poly', got {exp!r}")
     args = net_args(net, batch)
     stats = np.zeros((len(batch), 4))
     outputs = np.zeros((len(batch.targets) if store else 1, net.n_out))
     bad = _kernel(*args, learn, float(lr), step_update,
                   batch.x_idx, batch.x_val, batch.targets, batch.starts,
-                  stats, store, outputs)
+                  stats, store, outputs, exp == "libm")
     return stats, int(bad), outputs
 
 
-def train_batch(net, batch, lr, update="sequence"):
-    """Online learning over every sequence of ``batch``, in order (eq. 17).
+def train_batch(net, batch, lr, update="sequence", exp="libm"):
+    """Online learning over every sequence of ``batch``, in order (eq. 17). ``exp``: "libm"
+    (math.exp), or "poly" (fastexp.exp_poly, the lane engine's: the same result as a lane).
 
     Returns (stats (n, 4), diverged): stats columns SSE, ABS_ALL, ABS_END, ERR_END
     measured while training (before each sequence's update when update="sequence");
@@ -298,7 +312,7 @@ def train_batch(net, batch, lr, update="sequence"):
     kernel stopped (later rows of stats are 0).
     """
     check_update(update)
-    stats, bad, _ = _call(net, batch, True, lr, update == "step", False)
+    stats, bad, _ = _call(net, batch, True, lr, update == "step", False, exp)
     return stats, bad
 
 

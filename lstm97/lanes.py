@@ -26,12 +26,13 @@ prefetched 16 ticks ahead); a sparse input's weight column is gathered, its trac
 columns scattered, per lane.
 
 exp. Numba's ``math.exp`` is a libm call (no SVML here) and does not vectorise.
-``exp="poly"`` (default) uses :func:`exp_poly`: Cody-Waite range reduction, a degree-13
+``exp="poly"`` (default) uses ``fastexp.exp_poly``: Cody-Waite range reduction, a degree-13
 Taylor polynomial evaluated with fused multiply-adds, and 2**k built in the exponent bits;
 its largest relative error against ``math.exp`` is 1 ulp (2.2e-16, tests/test_lanes.py).
 The forward pass applies it to lane vectors in registers (:func:`sigma_lanes`, the same
-operations, tested bit for bit). ``exp="libm"`` calls ``math.exp`` like the engine: its
-lanes equal ``engine.train_batch`` bit for bit, at about half the speed.
+operations, tested bit for bit). Either way a lane equals ``engine.train_batch`` with the
+same ``exp`` bit for bit; ``exp="libm"`` runs at about half the speed. A group of a few
+trials is cheaper in the single-trial engine with ``exp="poly"`` (``SOLO``; runner.run_lanes).
 
 Speed (``make bench``, against the single-trial engine, CPU time on one core of an AMD EPYC
 (Zen 4) shared with other jobs, 2026-11-30): at 16 lanes adding 3.9-4.3x, 6b 3.0-3.7x, 2c
@@ -49,71 +50,18 @@ from numba.extending import intrinsic
 from . import engine
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
 from .network import check_update
+from .fastexp import EXP_HI, EXP_LO, LN2_HI, LN2_LO, LOG2E, ROUND, TAYLOR, _exp_poly, exp_poly
 from .lanevec import (LANES, lanevector, add_to, any_lane, gather, get, is_number, put, read_columns, read_steps,
                       prefetch_steps, scatter_add, splat, started, where)
 
 EXPS = ("poly", "libm")
+# A 16-lane pass costs what 3.2-4.7 single-trial passes cost (make bench: 3.4-5.0x on the
+# adding, 6b and 2c nets), so a group of up to SOLO trials trains in the single-trial engine
+# with exp="poly" instead, one trial after another: the same records, bit for bit.
+SOLO = 3
 
 
-# --------------------------------------------------------------------------- exp
-@intrinsic
-def _as_float(typingctx, bits):
-    """The float64 whose IEEE-754 bits are the int64 ``bits``."""
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-    return types.float64(types.int64), codegen
-
-
-@intrinsic
-def _as_bits(typingctx, x):
-    """The IEEE-754 bits of the float64 ``x`` as an int64."""
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-    return types.int64(types.float64), codegen
-
-
-@intrinsic
-def _fma(typingctx, a, b, c):
-    """a * b + c rounded once (llvm.fma; the CPU's fused multiply-add)."""
-    def codegen(context, builder, sig, args):
-        return builder.fma(*args)
-    return types.float64(types.float64, types.float64, types.float64), codegen
-
-
-LOG2E = 1.4426950408889634
-LN2_HI = 6.93147180369123816490e-01       # ln 2 in 2 parts: LN2_HI has 32 trailing zero bits,
-LN2_LO = 1.90821492927058770002e-10       # so k * LN2_HI is exact for |k| < 2**21
-ROUND = 6755399441055744.0                # 1.5 * 2**52: x + ROUND - ROUND rounds x to an integer
-TAYLOR = tuple(1.0 / math.factorial(n) for n in range(13, -1, -1))   # 1/13!, ..., 1/1!, 1/0!
-EXP_LO, EXP_HI = -708.0, 709.0            # outside: 0 and inf (math.exp: < 2.3e-308, > 8.2e307)
-
-
-@njit(inline="always", error_model="numpy")
-def _exp_poly(x):
-    """e**x = 2**k e**r with x = k ln2 + r, |r| <= ln2/2; e**r by its Taylor series to r**13/13!
-    (truncation < 5e-18), 2**k by writing k + 1023 into the exponent bits. Branch-free, so
-    a loop over lanes vectorises. Below EXP_LO it returns 0, above EXP_HI inf; NaN stays NaN."""
-    xc = EXP_LO if x < EXP_LO else x
-    xc = EXP_HI if xc > EXP_HI else xc
-    big = xc * LOG2E + ROUND              # its low mantissa bits hold k (in two's complement)
-    k = big - ROUND
-    r = _fma(-k, LN2_LO, _fma(-k, LN2_HI, xc))
-    p = TAYLOR[0]
-    for a in TAYLOR[1:]:
-        p = _fma(p, r, a)
-    y = p * _as_float((_as_bits(big) + 1023) << 52)
-    y = 0.0 if x < EXP_LO else y
-    return math.inf if x > EXP_HI else y
-
-
-@njit(cache=True, error_model="numpy")
-def exp_poly(x):
-    """:func:`_exp_poly` as a function of its own (tests, bench). The kernel inlines
-    ``_exp_poly`` instead: a call to a cached function cannot be inlined, and a loop with a
-    call in it does not vectorise."""
-    return _exp_poly(x)
-
-
+# --------------------------------------------------------------------------- σ on lane vectors
 @intrinsic
 def sigma_lanes(typingctx, v):
     """σ(v) = 1/(1+exp_poly(-v)) in every lane of a lane vector: the operations of

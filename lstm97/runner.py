@@ -294,7 +294,9 @@ def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=lanes.L
     ``next_trial()`` gives the next trial number to start (None: no more); ``emit(record)`` gets
     each record as soon as its trial ends, and a freed lane takes the next trial. Every trial's
     record is the one ``run_trial`` gives it alone. Trials that need another learner, or whose
-    masks differ at the moment (2a/2b before the cell is added), train in separate groups.
+    masks differ at the moment (2a/2b before the cell is added), train in separate groups; a
+    group of at most ``lanes.SOLO`` trials (the last trials of a row) trains in the single-trial
+    engine with the lanes' exp, which costs less than a pass of all lanes and gives the same.
     """
     exp = get(experiment) if isinstance(experiment, str) else experiment
     name = learner_of(exp)
@@ -321,8 +323,11 @@ def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=lanes.L
             groups.setdefault(key, []).append(a)
         for group in groups.values():
             t0 = time.perf_counter()
-            out = lanes.train_batches([a[1][0] for a in group], [a[1][1] for a in group],
-                                      exp.lr, exp.update)
+            if len(group) > lanes.SOLO:
+                out = lanes.train_batches([a[1][0] for a in group], [a[1][1] for a in group],
+                                          exp.lr, exp.update)
+            else:       # cheaper one by one, bit for bit what the lanes give (lanes.SOLO)
+                out = [engine.train_batch(*a[1], exp.lr, exp.update, exp="poly") for a in group]
             share = (time.perf_counter() - t0) / len(group)     # a trial's part of the core time
             for a, (stats, bad) in zip(group, out):
                 try:

@@ -26,13 +26,13 @@ CASES = {
 }
 
 
-def train_both(name, update, n, exp, lanes_n=3):
+def train_both(name, update, n, exp, lanes_n=3, engine_exp="libm"):
     """Lanes and the single-trial engine from the same nets and batches: (single, lanes, start)."""
     task, shape, kw, lr = CASES[name]
     batches = [task.sample(np.random.default_rng(s), n) for s in range(lanes_n)]
     start = [LSTM97(*shape, **kw, seed=s) for s in range(lanes_n)]
     single, parallel = copy.deepcopy(start), copy.deepcopy(start)
-    ref = [engine.train_batch(net, b, lr, update) for net, b in zip(single, batches)]
+    ref = [engine.train_batch(net, b, lr, update, exp=engine_exp) for net, b in zip(single, batches)]
     out = lanes.train_batches(parallel, batches, lr, update, exp=exp)
     return (single, ref), (parallel, out), start
 
@@ -52,6 +52,27 @@ def test_each_lane_is_the_single_engine_after_1000_sequences(name, update):
         assert bad_a == bad_b == -1
         assert max_rel(a, b) <= 1e-9
         np.testing.assert_allclose(st_b, st_a, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("update", ["sequence", "step"])
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_engine_with_exp_poly_is_a_poly_lane_bit_for_bit(name, update):
+    """What lets runner.run_lanes train a group of up to lanes.SOLO trials in the single-trial
+    engine: engine.train_batch(exp="poly") gives a lane's weights and statistics exactly."""
+    (single, ref), (parallel, out), start = train_both(name, update, 300, "poly", engine_exp="poly")
+    assert max(max_rel(a, b) for a, b in zip(single, start)) > 1e-5, "training moved no weight"
+    for a, b, (st_a, bad_a), (st_b, bad_b) in zip(single, parallel, ref, out):
+        assert bad_a == bad_b == -1
+        for k in lanes.KEYS:
+            assert np.array_equal(a.weights[k], b.weights[k]), k
+        assert np.array_equal(st_a, st_b)
+
+
+def test_engine_exp_must_be_libm_or_poly():
+    task, shape, kw, lr = CASES["adding"]
+    with pytest.raises(ValueError, match="exp must be"):
+        engine.train_batch(LSTM97(*shape, **kw, seed=0), task.sample(np.random.default_rng(0), 2), lr,
+                           exp="svml")
 
 
 @pytest.mark.parametrize("update", ["sequence", "step"])

@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from lstm97 import experiments, runner
+from lstm97 import experiments, lanes, runner
 from lstm97.runner import RecordError, StreamCriterion, run_trial, run_trials
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -211,17 +211,19 @@ def test_cli_readme_rewrites_only_its_block_and_checks_it(tmp_path, capsys):
 
 
 def test_a_trial_in_lanes_equals_the_same_trial_alone():
-    """run_lanes trains several trials at once (2a: in two groups while their masks differ);
-    each record is the one run_trial gives that trial alone, whatever the lane count."""
+    """run_lanes trains several trials at once (2a: in two groups while their masks differ),
+    and a group of at most lanes.SOLO in the single-trial engine with exp="poly"; each record
+    is the one run_trial gives that trial alone, whatever the lane count."""
     from lstm97.runner import run_lanes, run_trial
+    assert lanes.SOLO == 3              # width 4: groups of 4 in lanes, the last ones alone
     for exp_id in ("6a", "2a"):
         got = {}
-        todo = iter(range(4))
+        todo = iter(range(5))
         run_lanes(exp_id, lambda: next(todo, None), lambda r: got.__setitem__(r["trial"], r),
-                  scale="smoke", width=3)
-        assert sorted(got) == [0, 1, 2, 3]
+                  scale="smoke", width=4)
+        assert sorted(got) == [0, 1, 2, 3, 4]
         assert got[0]["curve"] != got[1]["curve"]            # the lanes are different trials
-        for t in (0, 3):
+        for t in (0, 4):
             alone = run_trial(exp_id, t, scale="smoke",
                               keep_weights=runner.keep_weights(experiments.get(exp_id), t))
             assert strip(got[t]) == strip(alone)
