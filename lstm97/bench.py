@@ -21,6 +21,7 @@ import sys
 import time
 import tracemalloc
 from dataclasses import replace
+from functools import partial
 
 import numba
 import numpy as np
@@ -138,23 +139,30 @@ def full_gradient_rows(budget, n_seq):
 
 def competitor_rows(budget, n_seq):
     """The competitors' learners (experiments.BASELINES): time steps per second with learning,
-    on their paper nets and tasks; guessing: guesses and evaluated steps per second."""
+    on their paper nets and tasks; guessing: guesses and evaluated steps per second. "exp_poly":
+    the same learner with the readout's σ by exp_poly (runner.RTRL_POLY, runner.BPTT_POLY)."""
     reber = EmbeddedReber.from_pair(0)
-    nets = [("2a RTRL p=4", rtrl, "step", lambda: rnn.table2_net(4, seed=0), NoiseFree(4), 1.0),
-            ("2a RTRL p=100", rtrl, "step", lambda: rnn.table2_net(100, seed=0), NoiseFree(100), 1.0),
-            ("2a BPTT p=100", bptt, "sequence", lambda: rnn.table2_net(100, seed=0), NoiseFree(100), 1.0),
-            ("1 RTRL 3", rtrl, "step", lambda: rnn.RNN(7, 7, 3, outputs="recurrent", seed=0), reber, 0.05),
-            ("1 RTRL 12", rtrl, "step", lambda: rnn.RNN(7, 7, 12, outputs="recurrent", seed=0), reber, 0.1),
-            ("1 ELM 15", elman, "step", lambda: rnn.RNN(7, 7, 15, seed=0), reber, 0.1)]
+    poly = {m: partial(m.train_batch, exp="poly") for m in (rtrl, bptt)}
+    table2 = lambda p: lambda: rnn.table2_net(p, seed=0)                                # noqa: E731
+    table1 = lambda H, **kw: lambda: rnn.RNN(7, 7, H, **kw, seed=0)                     # noqa: E731
+    nets = [("2a RTRL p=4", rtrl.train_batch, "step", table2(4), NoiseFree(4), 1.0),
+            ("2a RTRL p=100", rtrl.train_batch, "step", table2(100), NoiseFree(100), 1.0),
+            ("2a BPTT p=100", bptt.train_batch, "sequence", table2(100), NoiseFree(100), 1.0),
+            ("2a RTRL p=4 exp_poly", poly[rtrl], "step", table2(4), NoiseFree(4), 1.0),
+            ("2a RTRL p=100 exp_poly", poly[rtrl], "step", table2(100), NoiseFree(100), 1.0),
+            ("2a BPTT p=100 exp_poly", poly[bptt], "sequence", table2(100), NoiseFree(100), 1.0),
+            ("1 RTRL 3", rtrl.train_batch, "step", table1(3, outputs="recurrent"), reber, 0.05),
+            ("1 RTRL 12", rtrl.train_batch, "step", table1(12, outputs="recurrent"), reber, 0.1),
+            ("1 ELM 15", elman.train_batch, "step", table1(15), reber, 0.1)]
     rows = []
-    for name, learner, update, make, task, lr in nets:
+    for name, train, update, make, task, lr in nets:
         batch = task.sample(np.random.default_rng(0), n_seq)
         parts = [batch.take(range(a, min(a + 50, len(batch)))) for a in range(0, len(batch), 50)]
         net = make()
-        learner.train_batch(net, batch.take([0]), lr, update)                # compile or load the cache
+        train(net, batch.take([0]), lr, update)                             # compile or load the cache
+        chunks = [(b, int(b.starts[-1])) for b in parts]
         rows.append({"net": name, "weights": net.n_weights,
-                     "steps": rate(lambda b: learner.train_batch(net, b, lr, update),
-                                   [(b, int(b.starts[-1])) for b in parts], budget)})
+                     "steps": rate(lambda b: train(net, b, lr, update), chunks, budget)})
     from .experiments import get
     for exp_id in ("3a-T100-N3-guess-A1", "3a-T100-N3-guess-A2"):
         exp = get(exp_id)
@@ -173,7 +181,8 @@ def competitor_rows(budget, n_seq):
 def report_competitors(rows):
     print("\nthe competitors (experiments.BASELINES): time steps per second with learning "
           "(RTRL and ELM update every step, BPTT once per sequence); guessing: steps evaluated "
-          "and guesses per second (no guess passes: the rate of a trial that runs to its budget)")
+          "and guesses per second (no guess passes: the rate of a trial that runs to its budget); "
+          "exp_poly: the readout's σ by exp_poly (runner.RTRL_POLY, BPTT_POLY; within 1 ulp, not bit for bit)")
     head = f"{'net':22s} {'weights':>7s} {'steps/s':>9s} {'guesses/s':>9s}"
     print(head + "\n" + "-" * len(head))
     for r in rows:

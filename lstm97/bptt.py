@@ -14,13 +14,13 @@ import numpy as np
 from numba import njit
 
 from .engine import _store
-from .rnn import apply_both, errors, hidden_step, net_args, output_step, readout_update
+from .rnn import apply_both, check_exp, errors, hidden_step, net_args, output_step, readout_update, store_readout
 
 
 @njit(cache=True, error_model="numpy")
-def _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, lr, x_idx, x_val, targets, starts, stats):
+def _kernel(W_h, W_oT, M_h, M_oT, n_in, H, out_rec, lr, exact, x_idx, x_val, targets, starts, stats):
     N = W_h.shape[0]
-    K = W_o.shape[0]
+    K = W_oT.shape[1]
     nnz = x_idx.shape[1]
     bias = W_h.shape[1] - 1
     L = 1
@@ -36,7 +36,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, lr, x_idx, x_val, targets, sta
     da = np.zeros(N)                    # -1/2 dE/da(i), from step i+1 through the recurrent weights
     delta = np.zeros(N)
     dW_h = np.zeros_like(W_h)
-    dW_o = np.zeros_like(W_o)
+    dW_oT = np.zeros_like(W_oT)
     for q in range(len(starts) - 1):
         t0 = starts[q]
         T = starts[q + 1] - t0
@@ -52,7 +52,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, lr, x_idx, x_val, targets, sta
                 if targets[t, k] == targets[t, k]:
                     HAS[i] = True
             if HAS[i]:
-                output_step(W_o, H, out_rec, A[i + 1], y, x_idx, x_val, t)
+                output_step(W_oT, H, out_rec, A[i + 1], y, x_idx, x_val, t, exact)
                 _, E, mx = errors(targets, t, y, diff)
                 sse += E
                 err_end = E
@@ -73,7 +73,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, lr, x_idx, x_val, targets, sta
                     else:
                         e[k] = EK[i, k]
                 if not out_rec:
-                    readout_update(dW_o, M_o, 1.0, W_o, H, e, A[i + 1], eps, x_idx, x_val, t)
+                    readout_update(dW_oT, M_oT, 1.0, W_oT, H, e, A[i + 1], eps, x_idx, x_val, t)
             for l in range(N):
                 delta[l] = (eps[l] + da[l]) * A[i + 1, l] * (1.0 - A[i + 1, l])
                 for m in range(nnz):
@@ -86,19 +86,22 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, lr, x_idx, x_val, targets, sta
                 for l in range(N):
                     acc += W_h[l, n_in + m] * delta[l]
                 da[m] = acc
-        ok = apply_both(W_h, W_o, M_h, M_o, dW_h, dW_o, lr)
+        ok = apply_both(W_h, W_oT, M_h, M_oT, dW_h, dW_oT, lr)
         if not ok:
             return q
     return -1
 
 
-def train_batch(net, batch, lr, update="sequence"):
+def train_batch(net, batch, lr, update="sequence", exp="libm"):
     """BPTT over every sequence of ``batch``, one update per sequence. Returns (stats, diverged)
-    like ``engine.train_batch``. BPTT has no per-step updates: update must be "sequence"."""
+    like ``engine.train_batch``. BPTT has no per-step updates: update must be "sequence".
+    ``exp``: the readout's σ with libm's exp or exp_poly, as in ``rtrl.train_batch``."""
     if update != "sequence":
         raise ValueError(f"BPTT updates once per sequence; got update={update!r}")
+    check_exp(exp)
     stats = np.zeros((len(batch), 4))
-    W_h, W_o, M_h, M_o, n_in, H, out_rec = net_args(net, batch)
-    bad = _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, float(lr),
+    W_h, W_oT, M_h, M_oT, n_in, H, out_rec = net_args(net, batch)
+    bad = _kernel(W_h, W_oT, M_h, M_oT, n_in, H, out_rec, float(lr), exp == "libm",
                   batch.x_idx, batch.x_val, batch.targets, batch.starts, stats)
+    store_readout(net, W_oT)
     return stats, int(bad)

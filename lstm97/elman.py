@@ -19,13 +19,13 @@ from numba import njit
 
 from .engine import SSE, _store
 from .network import check_update
-from .rnn import apply_both, errors, hidden_step, net_args, output_errors, output_step, readout_update
+from .rnn import apply_both, errors, hidden_step, net_args, output_errors, output_step, readout_update, store_readout
 
 
 @njit(cache=True, error_model="numpy")
-def _kernel(W_h, W_o, M_h, M_o, n_in, H, lr, step_update, x_idx, x_val, targets, starts, stats):
+def _kernel(W_h, W_oT, M_h, M_oT, n_in, H, lr, step_update, x_idx, x_val, targets, starts, stats):
     N = W_h.shape[0]
-    K = W_o.shape[0]
+    K = W_oT.shape[1]
     nnz = x_idx.shape[1]
     bias = W_h.shape[1] - 1
     a = np.zeros(N)
@@ -35,7 +35,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, lr, step_update, x_idx, x_val, targets,
     e = np.zeros(K)
     eps = np.zeros(N)
     dW_h = np.zeros_like(W_h)
-    dW_o = np.zeros_like(W_o)
+    dW_oT = np.zeros_like(W_oT)
     for q in range(len(starts) - 1):
         a_prev[:] = 0.0
         sse = 0.0
@@ -44,7 +44,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, lr, step_update, x_idx, x_val, targets,
         err_end = 0.0
         for t in range(starts[q], starts[q + 1]):
             hidden_step(W_h, n_in, a_prev, a, x_idx, x_val, t)
-            output_step(W_o, H, False, a, y, x_idx, x_val, t)
+            output_step(W_oT, H, False, a, y, x_idx, x_val, t, True)
             has, E, mx = errors(targets, t, y, diff)
             if has:
                 sse += E
@@ -52,7 +52,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, lr, step_update, x_idx, x_val, targets,
                 abs_end = mx
                 abs_all = max(abs_all, mx)
                 output_errors(y, diff, False, H, e, eps)
-                readout_update(dW_o, M_o, 1.0, W_o, H, e, a, eps, x_idx, x_val, t)
+                readout_update(dW_oT, M_oT, 1.0, W_oT, H, e, a, eps, x_idx, x_val, t)
                 for l in range(N):                  # one step back: into the hidden layer, no further
                     d = eps[l] * a[l] * (1.0 - a[l])
                     for m in range(nnz):
@@ -61,7 +61,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, lr, step_update, x_idx, x_val, targets,
                         dW_h[l, n_in + m] += d * a_prev[m]
                     dW_h[l, bias] += d
                 if step_update:
-                    ok = apply_both(W_h, W_o, M_h, M_o, dW_h, dW_o, lr)
+                    ok = apply_both(W_h, W_oT, M_h, M_oT, dW_h, dW_oT, lr)
                     if not ok:
                         stats[q, SSE] = np.nan
                         return q
@@ -69,7 +69,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, lr, step_update, x_idx, x_val, targets,
         if not _store(stats, q, sse, abs_all, abs_end, err_end):
             return q
         if not step_update:
-            ok = apply_both(W_h, W_o, M_h, M_o, dW_h, dW_o, lr)
+            ok = apply_both(W_h, W_oT, M_h, M_oT, dW_h, dW_oT, lr)
             if not ok:
                 return q
     return -1
@@ -82,7 +82,8 @@ def train_batch(net, batch, lr, update="step"):
     if net.out_rec:
         raise ValueError("Elman's procedure needs a readout layer (outputs='readout')")
     stats = np.zeros((len(batch), 4))
-    W_h, W_o, M_h, M_o, n_in, H, _ = net_args(net, batch)
-    bad = _kernel(W_h, W_o, M_h, M_o, n_in, H, float(lr), update == "step",
+    W_h, W_oT, M_h, M_oT, n_in, H, _ = net_args(net, batch)
+    bad = _kernel(W_h, W_oT, M_h, M_oT, n_in, H, float(lr), update == "step",
                   batch.x_idx, batch.x_val, batch.targets, batch.starts, stats)
+    store_readout(net, W_oT)
     return stats, int(bad)

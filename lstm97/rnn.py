@@ -26,6 +26,18 @@ The paper's nets in this layout (weight counts as printed, docs/paper.md §4.0.1
 - Weight guessing, A1/A2 (docs/paper.md §5.8): see ``guessing.py``.
 
 Activations are reset to 0 at every sequence start (docs/paper.md §3).
+
+The compiled learners hold the readout transposed while they run: ``net_args`` hands them
+W_o.T and M_o.T (n_v, K), ``store_readout`` writes W_o back. Their loops over the K output units
+(``output_step``, ``readout_update``, ``output_errors``) are then unit-stride and vectorised,
+and each unit's arithmetic is still done in the order of a loop over one unit at a time, so the
+results are bit for bit those of the row-major loops (tests/test_readout.py); sums over k (the
+error sent back to hidden units, E(t), max |d-y|) stay sequential. At p = 100 (K = 101), with
+both cores busy, RTRL went from 3.3e5 to 5.3e5 steps/s and BPTT from 3.9e5 to 6.4e5 (bench.py);
+what is left of the readout is mostly libm's exp, one call per unit. ``output_step`` with
+``exact`` False computes that σ with lanes' exp_poly instead, vectorised (within 1 ulp, so not
+the same bits; the learners runner.RTRL_POLY and BPTT_POLY): 7.3e5 and 1.1e6 steps/s. Elman's
+net (K = 7) is ~10% slower than with row-major loops: too few units for vectors.
 """
 import math
 
@@ -33,9 +45,11 @@ import numpy as np
 from numba import njit
 
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE, _apply
+from .lanes import _exp_poly
 
 RECURRENCE = ("full", "self", "none")
 OUTPUTS = ("readout", "recurrent")
+EXPS = ("libm", "poly")         # the readout's σ: libm's exp (bit for bit the records'), or exp_poly
 
 
 def sigmoid(x):
@@ -122,7 +136,8 @@ def table2_net(p, seed=None):
 # ----------------------------------------------------------------------------- compiled parts
 @njit(cache=True, error_model="numpy")
 def apply_both(W_h, W_o, M_h, M_o, dW_h, dW_o, lr):
-    """One update of both weight matrices (eq. 17 for these nets); False if a weight became NaN or inf."""
+    """One update of both weight matrices (eq. 17 for these nets); False if a weight became NaN
+    or inf. Weight by weight, so W_o may come transposed."""
     return _apply(W_h, M_h, dW_h, lr) & _apply(W_o, M_o, dW_o, lr)
 
 
@@ -147,22 +162,37 @@ def hidden_step(W_h, n_in, a_prev, a, x_idx, x_val, t):
 
 
 @njit(cache=True, error_model="numpy")
-def output_step(W_o, H, out_rec, a, y, x_idx, x_val, t):
-    """y(t): the readout f(W_o v(t)), v(t) = [a_hidden(t), x(t) sparse, 1], or a_{H+k}(t)."""
+def output_step(W_oT, H, out_rec, a, y, x_idx, x_val, t, exact):
+    """y(t): the readout f(W_o v(t)), v(t) = [a_hidden(t), x(t) sparse, 1], or a_{H+k}(t).
+
+    W_oT is W_o transposed, (n_v, K), so that every loop runs over the K units at unit stride
+    and LLVM vectorises it. Unit k's net input is still w_k,bias + Σ_h w_kh a_h + Σ_m w_k,x x,
+    added in this order: bit for bit what a loop over k with an inner sum gives. Then σ (eq. 3):
+    with libm's exp if ``exact`` (a call per unit, not vectorised), else with lanes' exp_poly
+    (within 1 ulp of libm's exp; vectorised). Cost: K (H + nnz + 1) multiply-adds, K exp()."""
     K = y.shape[0]
     if out_rec:
         for k in range(K):
             y[k] = a[H + k]
         return
-    bias = W_o.shape[1] - 1
-    nnz = x_idx.shape[1]
+    bias = W_oT.shape[0] - 1
     for k in range(K):
-        acc = W_o[k, bias]
-        for h in range(H):
-            acc += W_o[k, h] * a[h]
-        for m in range(nnz):
-            acc += W_o[k, H + x_idx[t, m]] * x_val[t, m]
-        y[k] = _sig(acc)
+        y[k] = W_oT[bias, k]
+    for h in range(H):
+        ah = a[h]
+        for k in range(K):
+            y[k] += W_oT[h, k] * ah
+    for m in range(x_idx.shape[1]):
+        col = H + x_idx[t, m]
+        xm = x_val[t, m]
+        for k in range(K):
+            y[k] += W_oT[col, k] * xm
+    if exact:
+        for k in range(K):
+            y[k] = _sig(y[k])
+    else:
+        for k in range(K):
+            y[k] = 1.0 / (1.0 + _exp_poly(-y[k]))
 
 
 @njit(cache=True, error_model="numpy")
@@ -184,7 +214,7 @@ def errors(targets, t, y, diff):
 
 
 @njit(cache=True, error_model="numpy")
-def _evaluate(W_h, W_o, n_in, H, out_rec, x_idx, x_val, targets, starts, stats, outputs):
+def _evaluate(W_h, W_oT, n_in, H, out_rec, x_idx, x_val, targets, starts, stats, outputs):
     N = W_h.shape[0]
     K = outputs.shape[1]
     a = np.zeros(N)
@@ -197,7 +227,7 @@ def _evaluate(W_h, W_o, n_in, H, out_rec, x_idx, x_val, targets, starts, stats, 
         abs_all = 0.0
         for t in range(starts[q], starts[q + 1]):
             hidden_step(W_h, n_in, a_prev, a, x_idx, x_val, t)
-            output_step(W_o, H, out_rec, a, y, x_idx, x_val, t)
+            output_step(W_oT, H, out_rec, a, y, x_idx, x_val, t, True)
             outputs[t, :] = y
             has, E, mx = errors(targets, t, y, diff)
             if has:
@@ -211,51 +241,77 @@ def _evaluate(W_h, W_o, n_in, H, out_rec, x_idx, x_val, targets, starts, stats, 
 
 
 def net_args(net, batch):
-    """The kernels' arguments that describe the net."""
+    """The kernels' arguments that describe the net: W_h, W_oT, M_h, M_oT, n_in, H, out_rec.
+    The readout comes transposed, W_oT = W_o.T and M_oT = M_o.T as C-contiguous copies of
+    shape (n_v, K), so that the kernels' loops over the output units run at unit stride; a
+    learner writes its W_oT back with ``store_readout`` when it is done."""
     if batch.n_in != net.n_in or batch.n_out != net.n_out:
         raise ValueError(f"batch has {batch.n_in} inputs/{batch.n_out} outputs, net has {net.n_in}/{net.n_out}")
     W, M = net.weights, net.masks
     for k in W:
         W[k] = np.ascontiguousarray(W[k], dtype=np.float64)
-    return W["W_h"], W["W_o"], M["W_h"], M["W_o"], net.n_in, net.H, net.out_rec
+    W_oT, M_oT = np.ascontiguousarray(W["W_o"].T), np.ascontiguousarray(M["W_o"].T)
+    return W["W_h"], W_oT, M["W_h"], M_oT, net.n_in, net.H, net.out_rec
+
+
+def check_exp(exp):
+    if exp not in EXPS:
+        raise ValueError(f"unknown exp {exp!r}; expected one of {', '.join(EXPS)}")
+
+
+def store_readout(net, W_oT):
+    """W_o = W_oT.T, in place: the readout weights a learner changed in its transposed copy."""
+    net.weights["W_o"][:] = W_oT.T
 
 
 def evaluate(net, batch):
     """Forward pass only: (stats (n, 4) with engine's columns SSE, ABS_ALL, ABS_END, ERR_END,
     outputs (N, K) at every step)."""
-    W_h, W_o, _, _, n_in, H, out_rec = net_args(net, batch)
+    W_h, W_oT, _, _, n_in, H, out_rec = net_args(net, batch)
     stats = np.zeros((len(batch), 4))
     outputs = np.zeros((len(batch.targets), net.n_out))
-    _evaluate(W_h, W_o, n_in, H, out_rec, batch.x_idx, batch.x_val, batch.targets, batch.starts, stats, outputs)
+    _evaluate(W_h, W_oT, n_in, H, out_rec, batch.x_idx, batch.x_val, batch.targets, batch.starts, stats, outputs)
     return stats, outputs
 
 
 @njit(cache=True, error_model="numpy")
-def readout_update(G, M_o, scale, W_o, H, e, a, eps, x_idx, x_val, t):
-    """Readout units (eqs. 19, 22): G += scale * M_o * outer(e, v(t)) on the non-zero entries of
-    v(t) = [a_hidden, x sparse, 1], and eps[h] += sum_k W_o[k, h] e_k (the error reaching hidden
-    unit h; read from W_o before G, which may be W_o itself, changes). Returns False on NaN/inf."""
+def readout_update(G, M_oT, scale, W_oT, H, e, a, eps, x_idx, x_val, t):
+    """Readout units (eqs. 19, 22), all transposed (n_v, K) like W_oT: G += scale * M_o *
+    outer(e, v(t)) on the non-zero entries of v(t) = [a_hidden, x sparse, 1], and eps[h] +=
+    Σ_k w_kh e_k (the error reaching hidden unit h; read from W_oT before G, which may be W_oT
+    itself, changes). Units with scale * e_k == 0 are left as they are (not even +0.0 added).
+    Returns False if a changed bias entry is NaN or inf.
+
+    The loops over k are unit-stride and vectorised, except the sum over k, which keeps its
+    order (no reassociation: bit for bit the sum of a loop over k). Cost: O(K (H + nnz))."""
     K = e.shape[0]
-    bias = W_o.shape[1] - 1
-    nnz = x_idx.shape[1]
+    bias = W_oT.shape[0] - 1
     for h in range(H):
         acc = 0.0
         for k in range(K):
-            acc += W_o[k, h] * e[k]
+            acc += W_oT[h, k] * e[k]
         eps[h] += acc
-    ok = True
+    for h in range(H):
+        ah = a[h]
+        for k in range(K):
+            c = scale * e[k]
+            g = G[h, k]
+            G[h, k] = g if c == 0.0 else g + c * M_oT[h, k] * ah
+    for m in range(x_idx.shape[1]):
+        col = H + x_idx[t, m]
+        xm = x_val[t, m]
+        for k in range(K):
+            c = scale * e[k]
+            g = G[col, k]
+            G[col, k] = g if c == 0.0 else g + c * M_oT[col, k] * xm
+    bad = False
     for k in range(K):
         c = scale * e[k]
-        if c == 0.0:
-            continue
-        for h in range(H):
-            G[k, h] += c * M_o[k, h] * a[h]
-        for m in range(nnz):
-            col = H + x_idx[t, m]
-            G[k, col] += c * M_o[k, col] * x_val[t, m]
-        G[k, bias] += c * M_o[k, bias]
-        ok = ok and np.isfinite(G[k, bias])
-    return ok
+        g = G[bias, k]
+        g = g if c == 0.0 else g + c * M_oT[bias, k]
+        G[bias, k] = g
+        bad |= c != 0.0 and not np.isfinite(g)
+    return not bad
 
 
 @njit(cache=True, error_model="numpy")
@@ -264,9 +320,10 @@ def output_errors(y, diff, out_rec, H, e, eps):
     (readout units). A recurrent output unit's error goes straight to eps[H+k] = d_k - y_k:
     the f' is then part of that unit's derivative. eps is cleared first."""
     eps[:] = 0.0
-    for k in range(y.shape[0]):
-        if out_rec:
+    if out_rec:
+        for k in range(y.shape[0]):
             e[k] = 0.0
             eps[H + k] = diff[k]
-        else:
+    else:
+        for k in range(y.shape[0]):
             e[k] = y[k] * (1.0 - y[k]) * diff[k]

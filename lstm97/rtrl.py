@@ -23,21 +23,23 @@ gradient (the paper: "untruncated BPTT gives the same gradient as offline RTRL")
 Cost per step: O(N^3 n_src) for the sensitivities (N recurrent units, n_src = n_in + N + 1
 sources) plus O(K (H + nnz)) for the readout. Table 2's net has N = 1, so its p = 100 net costs
 O(n_src + K) a step: the sensitivities are only those of the one hidden unit's 102 weights,
-and with one-hot inputs each readout unit has 2 non-zero sources (docs/paper.md §4.2).
+and with one-hot inputs each readout unit has 2 non-zero sources (docs/paper.md §4.2). There
+the readout (K = 101 units, vectorised over k: rnn.py) costs most, chiefly its K exp() calls.
 """
 import numpy as np
 from numba import njit
 
 from .engine import SSE, _store
 from .network import check_update
-from .rnn import apply_both, errors, hidden_step, net_args, output_errors, output_step, readout_update
+from .rnn import (apply_both, check_exp, errors, hidden_step, net_args, output_errors, output_step, readout_update,
+                  store_readout)
 
 
 @njit(cache=True, error_model="numpy")
-def _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, lr, step_update, x_idx, x_val, targets, starts, stats):
+def _kernel(W_h, W_oT, M_h, M_oT, n_in, H, out_rec, lr, step_update, exact, x_idx, x_val, targets, starts, stats):
     N = W_h.shape[0]
     n_src = W_h.shape[1]
-    K = W_o.shape[0]
+    K = W_oT.shape[1]
     nnz = x_idx.shape[1]
     bias = n_src - 1
     a = np.zeros(N)
@@ -49,7 +51,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, lr, step_update, x_idx, x_val,
     P = np.zeros((N, N, n_src))
     P_new = np.zeros((N, N, n_src))
     dW_h = np.zeros_like(W_h)
-    dW_o = np.zeros_like(W_o)
+    dW_oT = np.zeros_like(W_oT)
     for q in range(len(starts) - 1):
         a_prev[:] = 0.0
         P[:, :, :] = 0.0
@@ -84,7 +86,7 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, lr, step_update, x_idx, x_val,
                 if targets[t, k] == targets[t, k]:
                     has = True
             if has:
-                output_step(W_o, H, out_rec, a, y, x_idx, x_val, t)
+                output_step(W_oT, H, out_rec, a, y, x_idx, x_val, t, exact)
                 _, E, mx = errors(targets, t, y, diff)
                 sse += E
                 err_end = E
@@ -92,9 +94,9 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, lr, step_update, x_idx, x_val,
                 abs_all = max(abs_all, mx)
                 output_errors(y, diff, out_rec, H, e, eps)
                 if step_update:
-                    ok = readout_update(W_o, M_o, lr, W_o, H, e, a, eps, x_idx, x_val, t)
+                    ok = readout_update(W_oT, M_oT, lr, W_oT, H, e, a, eps, x_idx, x_val, t)
                 else:
-                    readout_update(dW_o, M_o, 1.0, W_o, H, e, a, eps, x_idx, x_val, t)
+                    readout_update(dW_oT, M_oT, 1.0, W_oT, H, e, a, eps, x_idx, x_val, t)
                     ok = True
                 for i in range(N):
                     for j in range(n_src):
@@ -113,18 +115,22 @@ def _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, lr, step_update, x_idx, x_val,
         if not _store(stats, q, sse, abs_all, abs_end, err_end):
             return q
         if not step_update:
-            ok = apply_both(W_h, W_o, M_h, M_o, dW_h, dW_o, lr)
+            ok = apply_both(W_h, W_oT, M_h, M_oT, dW_h, dW_oT, lr)
             if not ok:
                 return q
     return -1
 
 
-def train_batch(net, batch, lr, update="step"):
+def train_batch(net, batch, lr, update="step", exp="libm"):
     """RTRL over every sequence of ``batch``, in order; ``update`` "step" (online RTRL) or
-    "sequence". Returns (stats, diverged) like ``engine.train_batch``."""
+    "sequence". ``exp``: the readout's σ with libm's exp ("libm", the records' learner) or with
+    exp_poly ("poly": vectorised, within 1 ulp, so not bit for bit the same; rnn.output_step).
+    Returns (stats, diverged) like ``engine.train_batch``."""
     check_update(update)
+    check_exp(exp)
     stats = np.zeros((len(batch), 4))
-    W_h, W_o, M_h, M_o, n_in, H, out_rec = net_args(net, batch)
-    bad = _kernel(W_h, W_o, M_h, M_o, n_in, H, out_rec, float(lr), update == "step",
+    W_h, W_oT, M_h, M_oT, n_in, H, out_rec = net_args(net, batch)
+    bad = _kernel(W_h, W_oT, M_h, M_oT, n_in, H, out_rec, float(lr), update == "step", exp == "libm",
                   batch.x_idx, batch.x_val, batch.targets, batch.starts, stats)
+    store_readout(net, W_oT)
     return stats, int(bad)

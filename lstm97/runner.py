@@ -74,10 +74,16 @@ RTRL = "lstm97.rtrl: real-time recurrent learning"
 BPTT = "lstm97.bptt: backpropagation through time per sequence"
 ELMAN = "lstm97.elman: Elman's procedure, backprop truncated after one step"
 GUESS = "lstm97.guessing: random weight guessing in [-100, 100]"
+# RTRL and BPTT with the readout's σ by exp_poly (vectorised; within 1 ulp of libm's exp, so
+# not the bits of RTRL/BPTT): offered for the long 2a runs at p = 100, no configuration uses them
+RTRL_POLY = "lstm97.rtrl: real-time recurrent learning, readout σ with exp_poly"
+BPTT_POLY = "lstm97.bptt: backpropagation through time per sequence, readout σ with exp_poly"
 LEARNERS = {ENGINE: engine.train_batch,
             LANES: lambda net, batch, lr, update: lanes.train_batches([net], [batch], lr, update)[0],
             FULL: fullgrad.train_batch, RTRL: rtrl.train_batch, BPTT: bptt.train_batch,
-            ELMAN: elman.train_batch}
+            ELMAN: elman.train_batch,
+            RTRL_POLY: lambda net, batch, lr, update: rtrl.train_batch(net, batch, lr, update, exp="poly"),
+            BPTT_POLY: lambda net, batch, lr, update: bptt.train_batch(net, batch, lr, update, exp="poly")}
 BY_GRADIENT = {"full": FULL, "rtrl": RTRL, "bptt": BPTT, "elman": ELMAN, "guess": GUESS}
 
 

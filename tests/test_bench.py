@@ -14,6 +14,7 @@ def test_quick_bench_prints_the_three_nets(capsys):
     assert [m["T"] for m in mem] == [100, 10_000]
     assert "the full gradient" in out and "Reber 3x2" in out
     assert "the competitors" in out and "2a RTRL p=100" in out and "3a-T100-N3-guess-A2" in out
+    assert "2a RTRL p=100 exp_poly" in out and "2a BPTT p=100 exp_poly" in out
 
 
 def test_torch_column_without_torch(capsys, monkeypatch):
