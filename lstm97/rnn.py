@@ -35,7 +35,7 @@ results are bit for bit those of the row-major loops (tests/test_readout.py); su
 error sent back to hidden units, E(t), max |d-y|) stay sequential. At p = 100 (K = 101), with
 both cores busy, RTRL went from 3.3e5 to 5.3e5 steps/s and BPTT from 3.9e5 to 6.4e5 (bench.py);
 what is left of the readout is mostly libm's exp, one call per unit. ``output_step`` with
-``exact`` False computes that σ with lanes' exp_poly instead, vectorised (within 1 ulp, so not
+``exact`` False computes that σ with fastexp's exp_poly instead, vectorised (within 1 ulp, so not
 the same bits; the learners runner.RTRL_POLY and BPTT_POLY): 7.3e5 and 1.1e6 steps/s. Elman's
 net (K = 7) is ~10% slower than with row-major loops: too few units for vectors.
 """
@@ -45,7 +45,7 @@ import numpy as np
 from numba import njit
 
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE, _apply
-from .lanes import _exp_poly
+from .fastexp import _exp_poly
 
 RECURRENCE = ("full", "self", "none")
 OUTPUTS = ("readout", "recurrent")
@@ -168,7 +168,7 @@ def output_step(W_oT, H, out_rec, a, y, x_idx, x_val, t, exact):
     W_oT is W_o transposed, (n_v, K), so that every loop runs over the K units at unit stride
     and LLVM vectorises it. Unit k's net input is still w_k,bias + Σ_h w_kh a_h + Σ_m w_k,x x,
     added in this order: bit for bit what a loop over k with an inner sum gives. Then σ (eq. 3):
-    with libm's exp if ``exact`` (a call per unit, not vectorised), else with lanes' exp_poly
+    with libm's exp if ``exact`` (a call per unit, not vectorised), else with fastexp's exp_poly
     (within 1 ulp of libm's exp; vectorised). Cost: K (H + nnz + 1) multiply-adds, K exp()."""
     K = y.shape[0]
     if out_rec:
