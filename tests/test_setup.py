@@ -71,3 +71,25 @@ def test_mit_license_file_and_metadata():
     text = (ROOT / "LICENSE").read_text()
     assert text.startswith("MIT License") and "Copyright (c) 2026 the lstm97 authors" in text
     assert PROJECT["license"] == "MIT" and PROJECT["license-files"] == ["LICENSE"]
+
+
+def test_numba_cache_is_cleared_when_any_package_source_changes(tmp_path):
+    """lstm97/__init__.py: a cached kernel keeps the old code of what it calls from other files,
+    so every cached kernel goes when any source of the package changes, and stays otherwise."""
+    import shutil
+    import subprocess
+    import sys
+    pkg = tmp_path / "lstm97"
+    shutil.copytree(ROOT / "lstm97", pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    cached = pkg / "__pycache__" / "rtrl._kernel-40.py311.nbi"
+
+    def import_it():
+        subprocess.run([sys.executable, "-c", "import lstm97"], cwd=tmp_path, check=True)
+
+    import_it()
+    cached.write_text("a kernel compiled from these sources")
+    import_it()
+    assert cached.exists()                               # unchanged sources: the cache stays
+    (pkg / "rnn.py").write_text((pkg / "rnn.py").read_text() + "\n# edited\n")
+    import_it()
+    assert not cached.exists()                           # rnn.py changed: rtrl's kernel goes
