@@ -1,12 +1,15 @@
-"""The competitors' readout kernels (rnn.py: W_o kept transposed, loops over the output units
-vectorised) compute bit for bit what they computed before, and the exp_poly learners
-(runner.RTRL_POLY, runner.BPTT_POLY) stay close to them.
+"""The competitors' kernels (rnn.py: W_o kept transposed, loops over the output units
+vectorised; rtrl.py, bptt.py: the hidden units' loops restructured) compute bit for bit what they
+computed before, and the exp_poly learners (runner.RTRL_POLY, runner.BPTT_POLY) stay close to them.
 
 BEFORE holds SHA-256 digests (the first 16 hex digits) of the statistics, divergence indices
 and weights that rtrl.py, bptt.py, elman.py and rnn.evaluate gave on these runs at commit
 45635b3, before the readout was transposed: W_o (K, n_v) row-major, one output unit at a time.
 They were computed with that commit's own learners, and again with a verbatim copy of its
-kernels beside the new ones (identical). The records made by RTRL (2a at p=4) depend on these
+kernels beside the new ones (identical). The entries added later pin further paths (one
+recurrent unit, zero recurrent weights, recurrent outputs, exp_poly, a NaN amid missing
+targets) as commit 9faf0fd gave them, before the sensitivities, the W_h update, the errors and
+BPTT's backward pass were restructured. The records made by RTRL (2a at p=4) depend on these
 bits: tests/test_records.py retrains them. Any change of order in a unit's arithmetic, of a sum
 over units, or of a -0.0 shows here.
 """
@@ -47,7 +50,37 @@ BEFORE = {'2a p=4-rtrl-step-lr1': '4d33d4cdd4212b47',
  'evaluate-2a p=100': '161d25e17104ac5d',
  'evaluate-1 RTRL 3': 'e1c05b0b6d665f6a',
  'evaluate-1 ELM 15': '96352852c30a63b4',
- 'evaluate-dense, bias, shortcuts': '1f10afe3034312aa'}
+ 'evaluate-dense, bias, shortcuts': '1f10afe3034312aa',
+ # added later, computed at commit 9faf0fd (module docstring)
+ 'dense N=1-rtrl-step-lr0.5': 'a937ef31382a0f3a',
+ 'dense N=1-rtrl-sequence-lr0.5': '510b707710e0917b',
+ 'dense N=1-bptt-sequence-lr0.5': '15a3427a22b6eb42',
+ 'dense N=1, no recurrence-rtrl-step-lr0.5': '7acee59863728551',
+ 'dense N=1, no recurrence-rtrl-sequence-lr0.5': '560d2b0083134356',
+ 'dense N=1, no recurrence-bptt-sequence-lr0.5': '092911faac8f69a8',
+ 'dense, self-recurrent-rtrl-step-lr0.5': 'bdfff6d154dee86e',
+ 'dense, self-recurrent-rtrl-sequence-lr0.5': 'ae763439cadebfe0',
+ 'dense, self-recurrent-bptt-sequence-lr0.5': '2a2d073a78b11de1',
+ 'dense, recurrent outputs-rtrl-step-lr0.5': '860ad59d80584dc2',
+ 'dense, recurrent outputs-rtrl-sequence-lr0.5': '648588fc72ff919d',
+ 'dense, recurrent outputs-bptt-sequence-lr0.5': '4365b6b4a98b99da',
+ 'dense, one recurrent unit-rtrl-step-lr0.5': 'a78b093194d5b5cd',
+ 'dense, one recurrent unit-rtrl-sequence-lr0.5': '8d632cea1d17ba3e',
+ 'dense, one recurrent unit-bptt-sequence-lr0.5': '46dd38e23a81d405',
+ 'dense N=1-elman-step-lr0.5': '7b96893233cee50c',
+ 'poly-2a p=4-rtrl-step-lr1': 'e268d0114adf3d17',
+ 'poly-2a p=100-rtrl-step-lr1': '6a4a24d60a760aa0',
+ 'poly-2a p=100-rtrl-sequence-lr10': 'aa32087cd8080e17',
+ 'poly-2a p=100-bptt-sequence-lr1': '0669d968102a15b6',
+ 'poly-dense, bias, shortcuts-rtrl-step-lr0.5': '89ed1c9239eb93bc',
+ 'poly-dense, bias, shortcuts-bptt-sequence-lr0.5': '10bc0d129c57d2e4',
+ 'poly-dense N=1-rtrl-step-lr0.5': '17abbeb571af3c8d',
+ 'poly-dense N=1-bptt-sequence-lr0.5': '3ad8fee9ebad38d2',
+ 'diverging-dense-rtrl-step': 'b9baa260cfb11a91',
+ 'diverging-dense-rtrl-sequence': '888fad21df71ec66',
+ 'diverging-dense-bptt-sequence': '888fad21df71ec66',
+ 'diverging-dense-elman-step': 'b9baa260cfb11a91',
+ 'diverging-dense-elman-sequence': '888fad21df71ec66'}
 
 
 # ----------------------------------------------------------------------------- the tests
@@ -75,6 +108,17 @@ NETS = {  # name: (net of seed s, task, sequences)
     "1 ELM 15": (lambda s: rnn.RNN(7, 7, 15, seed=s), EmbeddedReber.from_pair(0), 300),
     "dense, bias, shortcuts": (lambda s: rnn.RNN(5, 19, 3, shortcuts=True, bias=True, init=1.0, seed=s),
                                Dense(5, 19), 300),         # 19 units: vector loops and their remainder
+    # the learners' paths for one recurrent unit, zero recurrent weights, recurrent outputs
+    "dense N=1": (lambda s: rnn.RNN(5, 19, 1, recurrence="self", shortcuts=True, bias=True, init=1.0, seed=s),
+                  Dense(5, 19), 300),
+    "dense N=1, no recurrence": (lambda s: rnn.RNN(5, 19, 1, recurrence="none", bias=True, init=1.0, seed=s),
+                                 Dense(5, 19), 300),
+    "dense, self-recurrent": (lambda s: rnn.RNN(5, 19, 3, recurrence="self", shortcuts=True, bias=True, init=1.0,
+                                                seed=s), Dense(5, 19), 300),
+    "dense, recurrent outputs": (lambda s: rnn.RNN(5, 4, 2, outputs="recurrent", bias=True, init=1.0, seed=s),
+                                 Dense(5, 4), 300),
+    "dense, one recurrent unit": (lambda s: rnn.RNN(5, 1, 0, outputs="recurrent", bias=True, init=1.0, seed=s),
+                                  Dense(5, 1), 300),
 }
 RUNS = [  # (net, learner, update, lr)
     ("2a p=4", rtrl, "step", 1.0), ("2a p=4", rtrl, "step", 100.0), ("2a p=4", rtrl, "sequence", 4.0),
@@ -84,6 +128,15 @@ RUNS = [  # (net, learner, update, lr)
     ("1 ELM 15", elman, "step", 0.1), ("1 ELM 15", elman, "sequence", 0.5),
     ("dense, bias, shortcuts", rtrl, "step", 0.5), ("dense, bias, shortcuts", rtrl, "sequence", 0.5),
     ("dense, bias, shortcuts", bptt, "sequence", 0.5), ("dense, bias, shortcuts", elman, "step", 0.5),
+] + [(name, learner, update, 0.5) for name in ("dense N=1", "dense N=1, no recurrence", "dense, self-recurrent",
+                                                "dense, recurrent outputs", "dense, one recurrent unit")
+     for learner, update in ((rtrl, "step"), (rtrl, "sequence"), (bptt, "sequence"))] + [
+    ("dense N=1", elman, "step", 0.5)]
+POLY_RUNS = [  # the same with exp_poly (runner.RTRL_POLY, runner.BPTT_POLY)
+    ("2a p=4", rtrl, "step", 1.0), ("2a p=100", rtrl, "step", 1.0), ("2a p=100", rtrl, "sequence", 10.0),
+    ("2a p=100", bptt, "sequence", 1.0), ("dense, bias, shortcuts", rtrl, "step", 0.5),
+    ("dense, bias, shortcuts", bptt, "sequence", 0.5), ("dense N=1", rtrl, "step", 0.5),
+    ("dense N=1", bptt, "sequence", 0.5),
 ]
 
 
@@ -101,16 +154,16 @@ def digest(*arrays):
     return h.hexdigest()[:16]
 
 
-def train(name, learner, update, lr, start=None, chunks=2):
+def train(name, learner, update, lr, start=None, chunks=2, **kw):
     """(start, net, last (stats, diverged), digest) of the learner on its net and sequences, in a
-    few train_batch calls."""
+    few train_batch calls; ``kw`` goes to train_batch (exp)."""
     make, task, n = NETS[name]
     start = start or make(1)
     net = copy.deepcopy(start)
     batch = task.sample(np.random.default_rng(2), n)
     outs = []
     for part in np.array_split(np.arange(n), chunks):
-        out = learner.train_batch(net, batch.take(part), lr, update)
+        out = learner.train_batch(net, batch.take(part), lr, update, **kw)
         outs += [out[0], np.array([out[1]])]
     return start, net, out, digest(*outs, *[net.weights[k] for k in sorted(net.weights)])
 
@@ -126,6 +179,14 @@ def test_learners_give_the_bits_they_gave_before(name, learner, update, lr):
     assert got == BEFORE[f"{name}-{short(learner)}-{update}-lr{lr:g}"]
     assert bad == -1 and np.all(np.isfinite(stats))
     assert max(np.abs(net.weights[k] - start.weights[k]).max() for k in start.weights) > 1e-3, "nothing learned"
+
+
+@pytest.mark.parametrize("name, learner, update, lr", POLY_RUNS,
+                         ids=[f"{n}-{short(m)}-{u}-lr{lr:g}" for n, m, u, lr in POLY_RUNS])
+def test_poly_learners_give_the_bits_they_gave_before(name, learner, update, lr):
+    _, _, (stats, bad), got = train(name, learner, update, lr, exp="poly")
+    assert got == BEFORE[f"poly-{name}-{short(learner)}-{update}-lr{lr:g}"]
+    assert bad == -1 and np.all(np.isfinite(stats))
 
 
 @pytest.mark.parametrize("learner, update", [(rtrl, "step"), (rtrl, "sequence"), (bptt, "sequence")])
@@ -154,6 +215,17 @@ def test_divergence_is_reported_as_before(name, learner, update):
     _, _, (stats, bad), got = train(name, learner, update, 1.0, start, chunks=1)
     assert got == BEFORE[f"diverging-{name}-{short(learner)}-{update}"]
     assert bad == 0 and np.isnan(stats[0, SSE])
+
+
+@pytest.mark.parametrize("learner, update", [(rtrl, "step"), (rtrl, "sequence"), (bptt, "sequence"),
+                                             (elman, "step"), (elman, "sequence")])
+def test_divergence_amid_missing_targets_is_reported_as_before(learner, update):
+    """A NaN output among outputs without targets: the maximum |d - y| of a step skips those."""
+    start = NETS["dense, bias, shortcuts"][0](1)
+    start.weights["W_o"][2, 1] = np.nan
+    _, _, (stats, bad), got = train("dense, bias, shortcuts", learner, update, 0.5, start, chunks=1)
+    assert got == BEFORE[f"diverging-dense-{short(learner)}-{update}"]
+    assert bad >= 0
 
 
 @pytest.mark.parametrize("name", ["2a p=100", "1 RTRL 3", "1 ELM 15", "dense, bias, shortcuts"])
