@@ -5,7 +5,13 @@ over each sequence". The truncation depth is not given; we read "BPTT" as untrun
 backward pass over the whole sequence at its end (Section 3.1's ϑ_j(t) = f'_j(net_j(t))
 Σ_i w_ij ϑ_i(t+1), docs/paper.md §5.1), the summed changes applied once per sequence with the
 weights held fixed during it. That is the gradient offline RTRL computes (rtrl.py with
-update="sequence"), at O(W) per step instead of O(N^3 n_src), and O(T N) memory.
+update="sequence"), at O(W) per step instead of O(N^3 n_src), and O(T (N + K)) memory.
+
+The forward pass keeps, per step, a(t), the output errors e_k(t) and what the step's own
+target sends back to each recurrent unit (eps; for a readout Σ_k w_kh e_k, computed there with
+E(t) since W_o is fixed during the sequence); the backward pass adds the readout's changes and
+runs the recurrence, in the order of t from the end (so the summed changes are those of the
+one-pass backward loop, bit for bit).
 
 Same conventions as rtrl.py and the LSTM engine: E = Σ_t Σ_k (d_k - y_k)^2 over the target
 steps, e_k = f'(net_k)(d_k - y_k), Δw = α (-1/2 ∂E/∂w).
@@ -14,7 +20,8 @@ import numpy as np
 from numba import njit
 
 from .engine import _store
-from .rnn import apply_both, check_exp, errors, hidden_step, net_args, output_step, readout_update, store_readout
+from .rnn import (apply_both, check_exp, has_target, hidden_step, max_abs, net_args, output_buffer, output_step,
+                  readout_errors, readout_update, recurrent_errors, store_readout)
 
 
 @njit(cache=True, error_model="numpy")
@@ -27,11 +34,13 @@ def _kernel(W_h, W_oT, M_h, M_oT, n_in, H, out_rec, lr, exact, x_idx, x_val, tar
     for q in range(len(starts) - 1):
         L = max(L, starts[q + 1] - starts[q])
     A = np.zeros((L + 1, N))            # A[i + 1] = a(step i); A[0] = 0, the reset
-    EK = np.zeros((L, K))               # e_k of step i (readout) or d_k - y_k (recurrent outputs)
+    EK = np.zeros((L, K))               # e_k of step i (readout units)
+    EPS = np.zeros((L, N))              # the error reaching each recurrent unit at step i from its target
     HAS = np.zeros(L, np.bool_)
-    y = np.zeros(K)
+    a_prev = np.zeros(N)                # the steps' own arrays: a view like A[i] costs two atomic
+    a = np.zeros(N)                     # reference counts, more than copying a row
+    y = output_buffer(K)
     diff = np.zeros(K)
-    e = np.zeros(K)
     eps = np.zeros(N)
     da = np.zeros(N)                    # -1/2 dE/da(i), from step i+1 through the recurrent weights
     delta = np.zeros(N)
@@ -44,38 +53,44 @@ def _kernel(W_h, W_oT, M_h, M_oT, n_in, H, out_rec, lr, exact, x_idx, x_val, tar
         abs_all = 0.0
         abs_end = 0.0
         err_end = 0.0
+        for l in range(N):
+            a_prev[l] = 0.0
         for i in range(T):                                          # forward
             t = t0 + i
-            hidden_step(W_h, n_in, A[i], A[i + 1], x_idx, x_val, t)
-            HAS[i] = False
-            for k in range(K):
-                if targets[t, k] == targets[t, k]:
-                    HAS[i] = True
+            hidden_step(W_h, n_in, a_prev, a, x_idx, x_val, t)
+            for l in range(N):
+                A[i + 1, l] = a[l]
+                a_prev[l] = a[l]
+            HAS[i] = has_target(targets, t)
             if HAS[i]:
-                output_step(W_oT, H, out_rec, A[i + 1], y, x_idx, x_val, t, exact)
-                _, E, mx = errors(targets, t, y, diff)
+                if out_rec:
+                    E, mx = recurrent_errors(targets, t, a, H, diff, eps)
+                else:
+                    output_step(W_oT, H, a, y, x_idx, x_val, t, exact)
+                    E, mx = readout_errors(targets, t, y, diff, H, W_oT, EK, i, eps)
+                if E != E:                                      # (a NaN: the maximum in order)
+                    mx = max_abs(targets, t, diff)
                 sse += E
                 err_end = E
                 abs_end = mx
                 abs_all = max(abs_all, mx)
-                for k in range(K):
-                    EK[i, k] = diff[k] if out_rec else y[k] * (1.0 - y[k]) * diff[k]
+                for l in range(N):
+                    EPS[i, l] = eps[l]
+            else:
+                for l in range(N):
+                    EPS[i, l] = 0.0
         if not _store(stats, q, sse, abs_all, abs_end, err_end):
             return q
-        da[:] = 0.0
+        for l in range(N):
+            da[l] = 0.0
         for i in range(T - 1, -1, -1):                              # backward
             t = t0 + i
-            eps[:] = 0.0
-            if HAS[i]:
-                for k in range(K):
-                    if out_rec:
-                        eps[H + k] = EK[i, k]
-                    else:
-                        e[k] = EK[i, k]
-                if not out_rec:
-                    readout_update(dW_oT, M_oT, 1.0, W_oT, H, e, A[i + 1], eps, x_idx, x_val, t)
+            if HAS[i] and not out_rec:
+                for l in range(N):
+                    a[l] = A[i + 1, l]
+                readout_update(dW_oT, M_oT, 1.0, H, EK, i, a, x_idx, x_val, t)
             for l in range(N):
-                delta[l] = (eps[l] + da[l]) * A[i + 1, l] * (1.0 - A[i + 1, l])
+                delta[l] = (EPS[i, l] + da[l]) * A[i + 1, l] * (1.0 - A[i + 1, l])
                 for m in range(nnz):
                     dW_h[l, x_idx[t, m]] += delta[l] * x_val[t, m]
                 for m in range(N):

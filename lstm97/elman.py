@@ -19,7 +19,8 @@ from numba import njit
 
 from .engine import SSE, _store
 from .network import check_update
-from .rnn import apply_both, errors, hidden_step, net_args, output_errors, output_step, readout_update, store_readout
+from .rnn import (apply_both, has_target, hidden_step, max_abs, net_args, output_buffer, output_step,
+                  readout_errors, readout_update, store_readout)
 
 
 @njit(cache=True, error_model="numpy")
@@ -30,29 +31,31 @@ def _kernel(W_h, W_oT, M_h, M_oT, n_in, H, lr, step_update, x_idx, x_val, target
     bias = W_h.shape[1] - 1
     a = np.zeros(N)
     a_prev = np.zeros(N)
-    y = np.zeros(K)
+    y = output_buffer(K)
     diff = np.zeros(K)
-    e = np.zeros(K)
+    e = np.zeros((1, K))                    # the output errors e_k (row 0)
     eps = np.zeros(N)
     dW_h = np.zeros_like(W_h)
     dW_oT = np.zeros_like(W_oT)
     for q in range(len(starts) - 1):
-        a_prev[:] = 0.0
+        for l in range(N):
+            a_prev[l] = 0.0
         sse = 0.0
         abs_all = 0.0
         abs_end = 0.0
         err_end = 0.0
         for t in range(starts[q], starts[q + 1]):
             hidden_step(W_h, n_in, a_prev, a, x_idx, x_val, t)
-            output_step(W_oT, H, False, a, y, x_idx, x_val, t, True)
-            has, E, mx = errors(targets, t, y, diff)
-            if has:
+            if has_target(targets, t):                  # (the outputs of other steps serve nothing)
+                output_step(W_oT, H, a, y, x_idx, x_val, t, True)
+                E, mx = readout_errors(targets, t, y, diff, H, W_oT, e, 0, eps)
+                if E != E:                                  # (a NaN: the maximum in order)
+                    mx = max_abs(targets, t, diff)
                 sse += E
                 err_end = E
                 abs_end = mx
                 abs_all = max(abs_all, mx)
-                output_errors(y, diff, False, H, e, eps)
-                readout_update(dW_oT, M_oT, 1.0, W_oT, H, e, a, eps, x_idx, x_val, t)
+                readout_update(dW_oT, M_oT, 1.0, H, e, 0, a, x_idx, x_val, t)
                 for l in range(N):                  # one step back: into the hidden layer, no further
                     d = eps[l] * a[l] * (1.0 - a[l])
                     for m in range(nnz):
@@ -65,7 +68,8 @@ def _kernel(W_h, W_oT, M_h, M_oT, n_in, H, lr, step_update, x_idx, x_val, target
                     if not ok:
                         stats[q, SSE] = np.nan
                         return q
-            a_prev[:] = a
+            for l in range(N):
+                a_prev[l] = a[l]
         if not _store(stats, q, sse, abs_all, abs_end, err_end):
             return q
         if not step_update:

@@ -29,22 +29,29 @@ Activations are reset to 0 at every sequence start (docs/paper.md §3).
 
 The compiled learners hold the readout transposed while they run: ``net_args`` hands them
 W_o.T and M_o.T (n_v, K), ``store_readout`` writes W_o back. Their loops over the K output units
-(``output_step``, ``readout_update``, ``output_errors``) are then unit-stride and vectorised,
+(``output_step``, ``readout_errors``, ``readout_update``) are then unit-stride and vectorised,
 and each unit's arithmetic is still done in the order of a loop over one unit at a time, so the
 results are bit for bit those of the row-major loops (tests/test_readout.py); sums over k (the
-error sent back to hidden units, E(t), max |d-y|) stay sequential. At p = 100 (K = 101), with
-both cores busy, RTRL went from 3.3e5 to 5.3e5 steps/s and BPTT from 3.9e5 to 6.4e5 (bench.py);
-what is left of the readout is mostly libm's exp, one call per unit. ``output_step`` with
-``exact`` False computes that σ with fastexp's exp_poly instead, vectorised (within 1 ulp, so not
-the same bits; the learners runner.RTRL_POLY and BPTT_POLY): 7.3e5 and 1.1e6 steps/s. Elman's
-net (K = 7) is ~10% slower than with row-major loops: too few units for vectors.
+error sent back to hidden units, E(t)) stay sequential, side by side in one loop. At p = 100
+(K = 101), with both cores busy, RTRL went from 3.3e5 to 5.3e5 steps/s and BPTT from 3.9e5 to
+6.4e5 (bench.py); what is left of the readout is mostly libm's exp, one call per unit.
+``output_step`` with ``exact`` False computes that σ with fastexp's exp_poly instead, vectorised
+(within 1 ulp, so not the same bits; the learners runner.RTRL_POLY and BPTT_POLY): 7.3e5 and
+1.1e6 steps/s. Elman's net (K = 7) is ~10% slower than with row-major loops: too few units for
+vectors.
+
+The hidden units' loops, the errors and the helpers' calls were then restructured, still bit
+for bit (rtrl.py, bptt.py, the note above ``output_step``): measured against the code before,
+in one process with interleaved runs (medians of ratios, both cores busy), RTRL_POLY at p = 100
+x1.7-1.9 (to ~1.9e6 steps/s), BPTT_POLY x1.35-1.45 (~2.1e6), RTRL and BPTT at p = 4 x1.5,
+Table 1's RTRL nets x2.5-3, Elman's x1.1.
 """
 import math
 
 import numpy as np
 from numba import njit
 
-from .engine import ABS_ALL, ABS_END, ERR_END, SSE, _apply
+from .engine import ABS_ALL, ABS_END, ERR_END, SSE
 from .fastexp import _exp_poly
 
 RECURRENCE = ("full", "self", "none")
@@ -137,8 +144,25 @@ def table2_net(p, seed=None):
 @njit(cache=True, error_model="numpy")
 def apply_both(W_h, W_o, M_h, M_o, dW_h, dW_o, lr):
     """One update of both weight matrices (eq. 17 for these nets); False if a weight became NaN
-    or inf. Weight by weight, so W_o may come transposed."""
-    return _apply(W_h, M_h, dW_h, lr) & _apply(W_o, M_o, dW_o, lr)
+    or inf. Weight by weight, so W_o may come transposed. (engine._apply's loops, written out:
+    calls with arrays from here would cost atomic reference counts, see the note above
+    output_step.)"""
+    ok = True
+    for i in range(W_h.shape[0]):
+        for m in range(W_h.shape[1]):
+            w = W_h[i, m] + lr * M_h[i, m] * dW_h[i, m]
+            if not np.isfinite(w):
+                ok = False
+            W_h[i, m] = w
+            dW_h[i, m] = 0.0
+    for i in range(W_o.shape[0]):
+        for m in range(W_o.shape[1]):
+            w = W_o[i, m] + lr * M_o[i, m] * dW_o[i, m]
+            if not np.isfinite(w):
+                ok = False
+            W_o[i, m] = w
+            dW_o[i, m] = 0.0
+    return ok
 
 
 @njit(cache=True, error_model="numpy")
@@ -146,7 +170,7 @@ def _sig(x):
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def hidden_step(W_h, n_in, a_prev, a, x_idx, x_val, t):
     """a(t) = f(W_h u(t)), u(t) = [x(t) sparse, a(t-1), 1]."""
     N = a.shape[0]
@@ -161,20 +185,31 @@ def hidden_step(W_h, n_in, a_prev, a, x_idx, x_val, t):
         a[i] = _sig(acc)
 
 
-@njit(cache=True, error_model="numpy")
-def output_step(W_oT, H, out_rec, a, y, x_idx, x_val, t, exact):
-    """y(t): the readout f(W_o v(t)), v(t) = [a_hidden(t), x(t) sparse, 1], or a_{H+k}(t).
+# The per-step helpers below (and hidden_step, readout_update) are inlined into the learners'
+# kernels (inline="always", at the level of Numba's IR): a call passes each array as ~8 scalars,
+# which at p = 4 cost more than the arithmetic. They call no other function with arrays, and
+# every array argument is last used where all their paths meet (no early return, no branch
+# after which only some arguments are still used): else Numba's reference counts of the
+# arguments (two atomic operations per array) survive its pruning pass, at every call when not
+# inlined. Likewise the kernels take no slices (a[:] = ...) and reassign no arrays in their
+# step loops: a view or a reassignment costs atomic reference counts too. (Some of the
+# inlined arguments' counts still survive in RTRL's step loop: ~20% of a step at p = 4, ~5% at
+# p = 100, measured with perf; not inlining readout_errors there removes them but costs BPTT
+# more than it saves RTRL.)
+@njit(cache=True, error_model="numpy", inline="always")
+def output_step(W_oT, H, a, y, x_idx, x_val, t, exact):
+    """y(t) of the readout units: f(W_o v(t)), v(t) = [a_hidden(t), x(t) sparse, 1], into
+    y[:K]. (Recurrent outputs are y_k(t) = a_{H+k}(t), copied by the learners.)
 
     W_oT is W_o transposed, (n_v, K), so that every loop runs over the K units at unit stride
     and LLVM vectorises it. Unit k's net input is still w_k,bias + Σ_h w_kh a_h + Σ_m w_k,x x,
     added in this order: bit for bit what a loop over k with an inner sum gives. Then σ (eq. 3):
     with libm's exp if ``exact`` (a call per unit, not vectorised), else with fastexp's exp_poly
-    (within 1 ulp of libm's exp; vectorised). Cost: K (H + nnz + 1) multiply-adds, K exp()."""
-    K = y.shape[0]
-    if out_rec:
-        for k in range(K):
-            y[k] = a[H + k]
-        return
+    (within 1 ulp of libm's exp; vectorised) over all of y, which the learners make a multiple
+    of 8 units long (``output_buffer``): the vector loop then has no scalar remainder, whose
+    K % 8 units cost as much as a vector of 8 (at K = 101, 17 units' time instead of 13); the
+    units beyond K hold values no one reads. Cost: K (H + nnz + 1) multiply-adds, K exp()."""
+    K = W_oT.shape[1]
     bias = W_oT.shape[0] - 1
     for k in range(K):
         y[k] = W_oT[bias, k]
@@ -191,26 +226,113 @@ def output_step(W_oT, H, out_rec, a, y, x_idx, x_val, t, exact):
         for k in range(K):
             y[k] = _sig(y[k])
     else:
-        for k in range(K):
+        for k in range(y.shape[0]):
             y[k] = 1.0 / (1.0 + _exp_poly(-y[k]))
 
 
 @njit(cache=True, error_model="numpy")
+def output_buffer(K):
+    """y for ``output_step``: K units, rounded up to a multiple of 8."""
+    return np.zeros(K + (-K) % 8)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def has_target(targets, t):
+    """Whether step t has a target for some unit (stops at the first)."""
+    K = targets.shape[1]
+    k = 0
+    while k < K and targets[t, k] != targets[t, k]:
+        k += 1
+    return k < K
+
+
+@njit(cache=True, error_model="numpy")
+def max_abs(targets, t, diff):
+    """max |d_k - y_k| over the units with a target (0 if none), in the order of k. The error
+    functions below get it with the running maximum of |diff[k]| over all k, which is the same
+    when no diff[k] is NaN (a unit without a target adds |0| = +0.0 <= any maximum); with a NaN
+    the result depends on the order and on which units are skipped (max(x, NaN) is NaN,
+    max(NaN, x) is x), and the learners call this loop when E(t) is NaN."""
+    mx = 0.0
+    for k in range(diff.shape[0]):
+        if targets[t, k] == targets[t, k]:
+            mx = max(mx, abs(diff[k]))
+    return mx
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def errors(targets, t, y, diff):
-    """diff[k] = d_k - y_k (0 where there is no target); returns (has target, E(t), max |d-y|)."""
+    """diff[k] = d_k - y_k (0 where there is no target); returns (has target, E(t), max |d-y|),
+    the maximum valid if E(t) is not NaN (else max_abs gives it).
+
+    The differences are vectorised; E(t) is summed over k in order (a unit without a target
+    adds 0 * 0 = +0.0, which leaves a sum that starts at +0.0 unchanged), its chain of adds
+    overlapping the running maximum's."""
+    K = diff.shape[0]
     has = False
+    for k in range(K):
+        d = targets[t, k]
+        present = d == d
+        diff[k] = d - y[k] if present else 0.0
+        has |= present
     E = 0.0
     mx = 0.0
-    for k in range(y.shape[0]):
-        d = targets[t, k]
-        if d == d:
-            diff[k] = d - y[k]
-            E += diff[k] * diff[k]
-            mx = max(mx, abs(diff[k]))
-            has = True
-        else:
-            diff[k] = 0.0
+    for k in range(K):
+        E += diff[k] * diff[k]
+        mx = max(mx, abs(diff[k]))
     return has, E, mx
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def readout_errors(targets, t, y, diff, H, W_oT, e, r, eps):
+    """At a step with a target, for readout units: diff as in ``errors``, the output errors
+    e_k = f'(net_k)(d_k - y_k) (eq. 19) into row r of e (BPTT keeps a row per step; a row, not
+    a view e[r], which costs atomic reference counts), and the error reaching hidden unit h,
+    eps[h] = Σ_k w_kh e_k (from W_oT as it is before the readout's update). Returns (E(t),
+    max |d-y|) like ``errors``.
+
+    Every sum over k keeps its order. E(t), Σ_k w_k0 e_k and the maximum run in one loop,
+    independent chains that overlap; further hidden units get a loop each (Table 2's net has
+    one). A readout net has H >= 1. Cost: O(K H), latency ~K adds."""
+    K = diff.shape[0]
+    for k in range(K):
+        d = targets[t, k]
+        diff[k] = d - y[k] if d == d else 0.0
+        e[r, k] = y[k] * (1.0 - y[k]) * diff[k]
+    E = 0.0
+    mx = 0.0
+    acc = 0.0
+    for k in range(K):
+        E += diff[k] * diff[k]
+        mx = max(mx, abs(diff[k]))
+        acc += W_oT[0, k] * e[r, k]
+    eps[0] = acc                    # = 0.0 + acc: a sum that starts at +0.0 is never -0.0
+    for h in range(1, H):
+        acc = 0.0
+        for k in range(K):
+            acc += W_oT[h, k] * e[r, k]
+        eps[h] = acc
+    return E, mx
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def recurrent_errors(targets, t, a, H, diff, eps):
+    """At a step with a target, for recurrent outputs y_k = a_{H+k}: diff as in ``errors``, and
+    the error reaching each unit, eps[H+k] = d_k - y_k (the f' is part of the unit's derivative)
+    and eps[h] = 0 for h < H. Returns (E(t), max |d-y|) like ``errors``."""
+    K = diff.shape[0]
+    for k in range(K):
+        d = targets[t, k]
+        diff[k] = d - a[H + k] if d == d else 0.0
+        eps[H + k] = diff[k]
+    for h in range(H):
+        eps[h] = 0.0
+    E = 0.0
+    mx = 0.0
+    for k in range(K):
+        E += diff[k] * diff[k]
+        mx = max(mx, abs(diff[k]))
+    return E, mx
 
 
 @njit(cache=True, error_model="numpy")
@@ -219,23 +341,32 @@ def _evaluate(W_h, W_oT, n_in, H, out_rec, x_idx, x_val, targets, starts, stats,
     K = outputs.shape[1]
     a = np.zeros(N)
     a_prev = np.zeros(N)
-    y = np.zeros(K)
+    y = output_buffer(K)
     diff = np.zeros(K)
     for q in range(len(starts) - 1):
-        a_prev[:] = 0.0
+        for l in range(N):
+            a_prev[l] = 0.0
         sse = 0.0
         abs_all = 0.0
         for t in range(starts[q], starts[q + 1]):
             hidden_step(W_h, n_in, a_prev, a, x_idx, x_val, t)
-            output_step(W_oT, H, out_rec, a, y, x_idx, x_val, t, True)
-            outputs[t, :] = y
+            if out_rec:
+                for k in range(K):
+                    y[k] = a[H + k]
+            else:
+                output_step(W_oT, H, a, y, x_idx, x_val, t, True)
+            for k in range(K):
+                outputs[t, k] = y[k]
             has, E, mx = errors(targets, t, y, diff)
             if has:
+                if E != E:
+                    mx = max_abs(targets, t, diff)
                 sse += E
                 abs_all = max(abs_all, mx)
                 stats[q, ABS_END] = mx
                 stats[q, ERR_END] = E
-            a_prev[:] = a
+            for l in range(N):
+                a_prev[l] = a[l]
         stats[q, SSE] = sse
         stats[q, ABS_ALL] = abs_all
 
@@ -274,56 +405,35 @@ def evaluate(net, batch):
     return stats, outputs
 
 
-@njit(cache=True, error_model="numpy")
-def readout_update(G, M_oT, scale, W_oT, H, e, a, eps, x_idx, x_val, t):
+@njit(cache=True, error_model="numpy", inline="always")
+def readout_update(G, M_oT, scale, H, e, r, a, x_idx, x_val, t):
     """Readout units (eqs. 19, 22), all transposed (n_v, K) like W_oT: G += scale * M_o *
-    outer(e, v(t)) on the non-zero entries of v(t) = [a_hidden, x sparse, 1], and eps[h] +=
-    Σ_k w_kh e_k (the error reaching hidden unit h; read from W_oT before G, which may be W_oT
-    itself, changes). Units with scale * e_k == 0 are left as they are (not even +0.0 added).
-    Returns False if a changed bias entry is NaN or inf.
+    outer(e, v(t)) on the non-zero entries of v(t) = [a_hidden, x sparse, 1], e the row r of e
+    (``readout_errors``). Units with scale * e_k == 0 are left as they are (not even +0.0 added).
+    Returns False if a changed bias entry is NaN or inf. The error sent back to the hidden
+    units, Σ_k w_kh e_k, comes from ``readout_errors`` before (G may be W_oT itself).
 
-    The loops over k are unit-stride and vectorised, except the sum over k, which keeps its
-    order (no reassociation: bit for bit the sum of a loop over k). Cost: O(K (H + nnz))."""
-    K = e.shape[0]
-    bias = W_oT.shape[0] - 1
-    for h in range(H):
-        acc = 0.0
-        for k in range(K):
-            acc += W_oT[h, k] * e[k]
-        eps[h] += acc
+    The loops over k are unit-stride and vectorised. Cost: O(K (H + nnz))."""
+    K = e.shape[1]
+    bias = G.shape[0] - 1
     for h in range(H):
         ah = a[h]
         for k in range(K):
-            c = scale * e[k]
+            c = scale * e[r, k]
             g = G[h, k]
             G[h, k] = g if c == 0.0 else g + c * M_oT[h, k] * ah
     for m in range(x_idx.shape[1]):
         col = H + x_idx[t, m]
         xm = x_val[t, m]
         for k in range(K):
-            c = scale * e[k]
+            c = scale * e[r, k]
             g = G[col, k]
             G[col, k] = g if c == 0.0 else g + c * M_oT[col, k] * xm
     bad = False
     for k in range(K):
-        c = scale * e[k]
+        c = scale * e[r, k]
         g = G[bias, k]
         g = g if c == 0.0 else g + c * M_oT[bias, k]
         G[bias, k] = g
         bad |= c != 0.0 and not np.isfinite(g)
     return not bad
-
-
-@njit(cache=True, error_model="numpy")
-def output_errors(y, diff, out_rec, H, e, eps):
-    """Output errors in the paper's convention, e_k = f'(net_k)(d_k - y_k) (eq. 19), into e
-    (readout units). A recurrent output unit's error goes straight to eps[H+k] = d_k - y_k:
-    the f' is then part of that unit's derivative. eps is cleared first."""
-    eps[:] = 0.0
-    if out_rec:
-        for k in range(y.shape[0]):
-            e[k] = 0.0
-            eps[H + k] = diff[k]
-    else:
-        for k in range(y.shape[0]):
-            e[k] = y[k] * (1.0 - y[k]) * diff[k]

@@ -21,18 +21,94 @@ one sequence are summed with the weights held fixed and applied at its end; that
 gradient (the paper: "untruncated BPTT gives the same gradient as offline RTRL").
 
 Cost per step: O(N^3 n_src) for the sensitivities (N recurrent units, n_src = n_in + N + 1
-sources) plus O(K (H + nnz)) for the readout. Table 2's net has N = 1, so its p = 100 net costs
-O(n_src + K) a step: the sensitivities are only those of the one hidden unit's 102 weights,
-and with one-hot inputs each readout unit has 2 non-zero sources (docs/paper.md §4.2). There
-the readout (K = 101 units, vectorised over k: rnn.py) costs most, chiefly its K exp() calls.
+sources; N^2 n_src multiply-adds per non-zero recurrent weight, as unit-stride axpys over a
+unit's N n_src sensitivities: ``_sensitivities``) plus O(K (H + nnz)) for the readout. Table 2's
+net has N = 1, so its p = 100 net costs O(n_src + K) a step: the sensitivities are only those
+of the one hidden unit's 102 weights (``_sensitivities_one``, in place, one vectorised loop;
+the W_h update another), and with one-hot inputs each readout unit has 2 non-zero sources
+(docs/paper.md §4.2). There the readout (K = 101 units, vectorised over k: rnn.py) costs most:
+with exp_poly about a quarter of a step is its σ, a sixth the sequential sums over k, an eighth
+the reading of the step's K targets from memory (perf).
 """
 import numpy as np
 from numba import njit
 
 from .engine import SSE, _store
 from .network import check_update
-from .rnn import (apply_both, check_exp, errors, hidden_step, net_args, output_errors, output_step, readout_update,
-                  store_readout)
+from .rnn import (apply_both, check_exp, has_target, hidden_step, max_abs, net_args, output_buffer, output_step,
+                  readout_errors, readout_update, recurrent_errors, store_readout)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _sensitivities_one(P, c, w, a, a_prev, n_in, x_idx, x_val, t):
+    """One recurrent unit (N = 1, Table 2): P(t) = f'(net(t)) (w P(t-1) + u(t)), in place in
+    P[c, 0] (P as in ``_sensitivities``). Each entry gets the operations of the general loops,
+    (0.0 + w p_j) f' (0.0 f' if w = 0), then the sources u_j(t) != 0 add f' u_j(t) in the same
+    order: one unit-stride loop without a reduction (vectorised)."""
+    n_src = P.shape[2]
+    fl = a * (1.0 - a)
+    if w != 0.0:
+        for j in range(n_src):
+            P[c, 0, j] = (0.0 + w * P[c, 0, j]) * fl
+    else:
+        for j in range(n_src):
+            P[c, 0, j] = 0.0 * fl
+    for m in range(x_idx.shape[1]):
+        P[c, 0, x_idx[t, m]] += fl * x_val[t, m]
+    P[c, 0, n_in] += fl * a_prev
+    P[c, 0, n_src - 1] += fl
+
+
+@njit(cache=True, error_model="numpy")
+def _sensitivities(P, c, W_h, a, a_prev, n_in, x_idx, x_val, t):
+    """P[1-c] = P(t) from P[c] = P(t-1); P (2, N, N n_src), P[c, l, i n_src + j] = ∂a_l/∂w_ij,
+    so that the N n_src sensitivities of unit l are one unit-stride row (and the kernel swaps
+    the two by c, not by reassigning arrays: that costs atomic reference counts). Entry by
+    entry, in this order (Q = P[1-c], R = P[c]),
+
+        Q[l, ij] = ((...((0.0 + w_lm1 R[m1, ij]) + w_lm2 R[m2, ij]) ...) + w_lmr R[mr, ij]) f'_l
+
+    over the m with w_lm != 0 (0.0 f'_l if there are none), then δ_li u_j(t) f'_l for the
+    non-zero sources: each row an axpy over N n_src entries (vectorised), the first one setting
+    it, the last one scaling it. Cost: N^2 n_src multiply-adds per recurrent weight != 0."""
+    N = W_h.shape[0]
+    n_src = W_h.shape[1]
+    NS = P.shape[2]
+    d = 1 - c
+    for l in range(N):
+        fl = a[l] * (1.0 - a[l])
+        first = -1
+        last = -1
+        for m in range(N):
+            if W_h[l, n_in + m] != 0.0:
+                last = m
+                if first < 0:
+                    first = m
+        if first < 0:
+            for x in range(NS):
+                P[d, l, x] = 0.0 * fl
+        elif first == last:
+            w = W_h[l, n_in + first]
+            for x in range(NS):
+                P[d, l, x] = (0.0 + w * P[c, first, x]) * fl
+        else:
+            w = W_h[l, n_in + first]
+            for x in range(NS):
+                P[d, l, x] = 0.0 + w * P[c, first, x]
+            for m in range(first + 1, last):
+                w = W_h[l, n_in + m]
+                if w != 0.0:
+                    for x in range(NS):
+                        P[d, l, x] += w * P[c, m, x]
+            w = W_h[l, n_in + last]
+            for x in range(NS):
+                P[d, l, x] = (P[d, l, x] + w * P[c, last, x]) * fl
+        row = l * n_src                                 # δ_li u_j(t)
+        for m in range(x_idx.shape[1]):
+            P[d, l, row + x_idx[t, m]] += fl * x_val[t, m]
+        for m in range(N):
+            P[d, l, row + n_in + m] += fl * a_prev[m]
+        P[d, l, row + n_src - 1] += fl
 
 
 @njit(cache=True, error_model="numpy")
@@ -40,78 +116,72 @@ def _kernel(W_h, W_oT, M_h, M_oT, n_in, H, out_rec, lr, step_update, exact, x_id
     N = W_h.shape[0]
     n_src = W_h.shape[1]
     K = W_oT.shape[1]
-    nnz = x_idx.shape[1]
-    bias = n_src - 1
     a = np.zeros(N)
     a_prev = np.zeros(N)
-    y = np.zeros(K)
+    y = output_buffer(K)
     diff = np.zeros(K)
-    e = np.zeros(K)
+    e = np.zeros((1, K))                    # the output errors e_k (row 0)
     eps = np.zeros(N)
-    P = np.zeros((N, N, n_src))
-    P_new = np.zeros((N, N, n_src))
+    g = np.zeros(n_src)
+    P4 = np.zeros((2, N, N, n_src))         # P4[c, l, i, j] = P[c, l, i n_src + j] = ∂a_l/∂w_ij:
+    P = P4.reshape((2, N, N * n_src))       # a unit's rows flat (_sensitivities), or by i and j (the
+    c = 0                                   # W_h update: an index i n_src + j makes LLVM gather)
     dW_h = np.zeros_like(W_h)
     dW_oT = np.zeros_like(W_oT)
+    G, scale = (W_oT, lr) if step_update else (dW_oT, 1.0)   # the readout's changes: now or summed
     for q in range(len(starts) - 1):
-        a_prev[:] = 0.0
-        P[:, :, :] = 0.0
+        for l in range(N):                  # (loops: a slice assignment makes a view, two atomic
+            a_prev[l] = 0.0                 # reference counts)
+            for x in range(N * n_src):
+                P[c, l, x] = 0.0
         sse = 0.0
         abs_all = 0.0
         abs_end = 0.0
         err_end = 0.0
         for t in range(starts[q], starts[q + 1]):
             hidden_step(W_h, n_in, a_prev, a, x_idx, x_val, t)
-            for l in range(N):                                  # the sensitivities
-                fl = a[l] * (1.0 - a[l])
-                for i in range(N):
-                    for j in range(n_src):
-                        P_new[l, i, j] = 0.0
-                for m in range(N):
-                    w = W_h[l, n_in + m]
-                    if w != 0.0:
-                        for i in range(N):
-                            for j in range(n_src):
-                                P_new[l, i, j] += w * P[m, i, j]
-                for i in range(N):
-                    for j in range(n_src):
-                        P_new[l, i, j] *= fl
-                for m in range(nnz):                            # δ_li u_j(t)
-                    P_new[l, l, x_idx[t, m]] += fl * x_val[t, m]
-                for m in range(N):
-                    P_new[l, l, n_in + m] += fl * a_prev[m]
-                P_new[l, l, bias] += fl
-            P, P_new = P_new, P
-            has = False
-            for k in range(K):
-                if targets[t, k] == targets[t, k]:
-                    has = True
-            if has:
-                output_step(W_oT, H, out_rec, a, y, x_idx, x_val, t, exact)
-                _, E, mx = errors(targets, t, y, diff)
+            if N == 1:
+                _sensitivities_one(P, c, W_h[0, n_in], a[0], a_prev[0], n_in, x_idx, x_val, t)
+            else:
+                _sensitivities(P, c, W_h, a, a_prev, n_in, x_idx, x_val, t)
+                c = 1 - c
+            if has_target(targets, t):
+                if out_rec:
+                    E, mx = recurrent_errors(targets, t, a, H, diff, eps)
+                else:
+                    output_step(W_oT, H, a, y, x_idx, x_val, t, exact)
+                    E, mx = readout_errors(targets, t, y, diff, H, W_oT, e, 0, eps)
+                fin = readout_update(G, M_oT, scale, H, e, 0, a, x_idx, x_val, t)   # (out_rec: e = 0, no-op)
+                ok = fin or not step_update
+                if E != E:                                      # (a NaN: the maximum in order)
+                    mx = max_abs(targets, t, diff)
                 sse += E
                 err_end = E
                 abs_end = mx
                 abs_all = max(abs_all, mx)
-                output_errors(y, diff, out_rec, H, e, eps)
-                if step_update:
-                    ok = readout_update(W_oT, M_oT, lr, W_oT, H, e, a, eps, x_idx, x_val, t)
-                else:
-                    readout_update(dW_oT, M_oT, 1.0, W_oT, H, e, a, eps, x_idx, x_val, t)
-                    ok = True
-                for i in range(N):
+                for i in range(N):                              # Δw_ij = α Σ_l eps_l P[l, i, j]
+                    e0 = eps[0]
                     for j in range(n_src):
-                        g = 0.0
-                        for l in range(N):
-                            g += eps[l] * P[l, i, j]
-                        if step_update:
-                            W_h[i, j] += lr * M_h[i, j] * g
-                            ok = ok and np.isfinite(W_h[i, j])
-                        else:
-                            dW_h[i, j] += g
+                        g[j] = 0.0 + e0 * P4[c, 0, i, j]
+                    for l in range(1, N):
+                        el = eps[l]
+                        for j in range(n_src):
+                            g[j] += el * P4[c, l, i, j]
+                    if step_update:
+                        fin = True
+                        for j in range(n_src):
+                            w = W_h[i, j] + lr * M_h[i, j] * g[j]
+                            W_h[i, j] = w
+                            fin &= np.isfinite(w)
+                        ok = ok and fin
+                    else:
+                        for j in range(n_src):
+                            dW_h[i, j] += g[j]
                 if not ok:
                     stats[q, SSE] = np.nan
                     return q
-            a_prev[:] = a
+            for l in range(N):
+                a_prev[l] = a[l]
         if not _store(stats, q, sse, abs_all, abs_end, err_end):
             return q
         if not step_update:
