@@ -51,7 +51,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .engine import ABS_ALL, ABS_END, ERR_END, SSE
+from .engine import ABS_ALL, ABS_END, ERR_END, SSE, _apply
 from .fastexp import _exp_poly
 
 RECURRENCE = ("full", "self", "none")
@@ -144,25 +144,8 @@ def table2_net(p, seed=None):
 @njit(cache=True, error_model="numpy")
 def apply_both(W_h, W_o, M_h, M_o, dW_h, dW_o, lr):
     """One update of both weight matrices (eq. 17 for these nets); False if a weight became NaN
-    or inf. Weight by weight, so W_o may come transposed. (engine._apply's loops, written out:
-    calls with arrays from here would cost atomic reference counts, see the note above
-    output_step.)"""
-    ok = True
-    for i in range(W_h.shape[0]):
-        for m in range(W_h.shape[1]):
-            w = W_h[i, m] + lr * M_h[i, m] * dW_h[i, m]
-            if not np.isfinite(w):
-                ok = False
-            W_h[i, m] = w
-            dW_h[i, m] = 0.0
-    for i in range(W_o.shape[0]):
-        for m in range(W_o.shape[1]):
-            w = W_o[i, m] + lr * M_o[i, m] * dW_o[i, m]
-            if not np.isfinite(w):
-                ok = False
-            W_o[i, m] = w
-            dW_o[i, m] = 0.0
-    return ok
+    or inf. Weight by weight, so W_o may come transposed."""
+    return _apply(W_h, M_h, dW_h, lr) & _apply(W_o, M_o, dW_o, lr)
 
 
 @njit(cache=True, error_model="numpy")
