@@ -20,7 +20,8 @@ import numpy as np
 from numba import njit
 
 from .engine import _store
-from .rnn import (apply_both, check_exp, has_target, hidden_step, max_abs, net_args, output_buffer, output_step,
+from .fastexp import check_exp
+from .rnn import (apply_both, has_target, hidden_step, max_abs, net_args, output_buffer, output_step,
                   readout_errors, readout_update, recurrent_errors, store_readout)
 
 

@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .fastexp import _exp_poly
+from .fastexp import _exp_poly, check_exp
 from .network import G_AFFINE, H_AFFINE, check_update
 
 # columns of the per-sequence statistics the kernel returns
@@ -291,8 +291,7 @@ def net_args(net, batch):
 
 
 def _call(net, batch, learn, lr, step_update, store, exp="libm"):
-    if exp not in ("libm", "poly"):
-        raise ValueError(f"exp must be 'libm' or 'poly', got {exp!r}")
+    check_exp(exp)
     args = net_args(net, batch)
     stats = np.zeros((len(batch), 4))
     outputs = np.zeros((len(batch.targets) if store else 1, net.n_out))

@@ -1,5 +1,6 @@
-"""exp_poly: an exp that vectorises, shared by the lane engine (``lanes.py``) and the
-single-trial engine's ``exp="poly"`` (``engine.py``).
+"""exp_poly: an exp that vectorises, shared by the lane engine (``lanes.py``), the
+single-trial engine's ``exp="poly"`` (``engine.py``) and the competitors' readout (``rnn.py``);
+``check_exp`` is the one check of an ``exp`` choice for all of them.
 
 Numba's ``math.exp`` is a libm call (no SVML here), which LLVM cannot vectorise. ``_exp_poly``
 is branch-free scalar code: Cody-Waite range reduction, a degree-13 Taylor polynomial with
@@ -13,6 +14,15 @@ import math
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
+
+
+EXPS = ("libm", "poly")   # libm's exp (the records' bits for the single-trial learners), or exp_poly
+
+
+def check_exp(exp):
+    """Raise a ValueError that names the choices unless ``exp`` is one of ``EXPS``."""
+    if exp not in EXPS:
+        raise ValueError(f"unknown exp {exp!r}; expected one of {', '.join(EXPS)}")
 
 
 @intrinsic

@@ -50,11 +50,10 @@ from numba.extending import intrinsic
 from . import engine
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
 from .network import check_update
-from .fastexp import EXP_HI, EXP_LO, LN2_HI, LN2_LO, LOG2E, ROUND, TAYLOR, _exp_poly, exp_poly
+from .fastexp import check_exp, EXP_HI, EXP_LO, LN2_HI, LN2_LO, LOG2E, ROUND, TAYLOR, _exp_poly, exp_poly
 from .lanevec import (LANES, lanevector, add_to, any_lane, gather, get, is_number, put, read_columns, read_steps,
                       prefetch_steps, scatter_add, splat, started, where)
 
-EXPS = ("poly", "libm")
 # A 16-lane pass costs what 3.2-4.7 single-trial passes cost (make bench: 3.4-5.0x on the
 # adding, 6b and 2c nets), so a group of up to SOLO trials trains in the single-trial engine
 # with exp="poly" instead, one trial after another: the same records, bit for bit.
@@ -501,8 +500,7 @@ def train_batches(nets, batches, lr, update="sequence", exp="poly"):
     pass a multiple of LANES nets where possible).
     """
     check_update(update)
-    if exp not in EXPS:
-        raise ValueError(f"unknown exp {exp!r}; expected one of {', '.join(EXPS)}")
+    check_exp(exp)
     nets, batches = list(nets), list(batches)
     if not nets or len(nets) != len(batches):
         raise ValueError(f"need one batch per net, got {len(nets)} nets and {len(batches)} batches")

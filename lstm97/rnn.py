@@ -56,7 +56,6 @@ from .fastexp import _exp_poly
 
 RECURRENCE = ("full", "self", "none")
 OUTPUTS = ("readout", "recurrent")
-EXPS = ("libm", "poly")         # the readout's σ: libm's exp (bit for bit the records'), or exp_poly
 
 
 def sigmoid(x):
@@ -366,11 +365,6 @@ def net_args(net, batch):
         W[k] = np.ascontiguousarray(W[k], dtype=np.float64)
     W_oT, M_oT = np.ascontiguousarray(W["W_o"].T), np.ascontiguousarray(M["W_o"].T)
     return W["W_h"], W_oT, M["W_h"], M_oT, net.n_in, net.H, net.out_rec
-
-
-def check_exp(exp):
-    if exp not in EXPS:
-        raise ValueError(f"unknown exp {exp!r}; expected one of {', '.join(EXPS)}")
 
 
 def store_readout(net, W_oT):
