@@ -31,9 +31,11 @@ judged alike (docs/paper.md §4.3, §4.4, §4.6):
 Each block of guesses shares one freshly drawn set of sequences. Its first ``SCREEN`` sequences
 are tried first: a guess with more wrong ones than the test allows in the whole set is rejected
 there (exact: the count can only grow), the rest run on the whole set. "Sequences evaluated"
-counts both.
+counts both. The screen is compiled (``screen_wrong``: it stops a guess at its first wrong
+sequence too many, as almost every guess is); the whole-set test of the few survivors is NumPy.
 """
 import numpy as np
+from numba import njit
 
 from .rnn import RNN
 
@@ -90,6 +92,62 @@ def end_outputs(W_h, mask, n_in, H, batch):
     return out
 
 
+@njit(cache=True)
+def screen_wrong(W, X, lengths, goal, tol, at_tol, allowed, H):
+    """Per guess, its number of wrong sequences, counted until it exceeds ``allowed``.
+
+    ``end_outputs`` and ``judge`` in one compiled loop, guess by guess: W (G, N, n_src) masked
+    weights, X (S, L, n_in) dense inputs, goal (S, K) the end targets of the outputs judged
+    (st12: output 0 only). A sequence is wrong if some |goal - y| > tol (``at_tol``: >= tol).
+    The sums run in end_outputs' order (inputs, then recurrent sources, then bias)."""
+    G, N, _ = W.shape
+    S, _, n_in = X.shape
+    K = goal.shape[1]
+    bias = W.shape[2] - 1
+    wrong = np.zeros(G, np.int64)
+    a = np.zeros(N)
+    new = np.zeros(N)
+    for g in range(G):
+        for i in range(S):
+            a[:] = 0.0
+            for t in range(lengths[i]):
+                for u in range(N):
+                    zx = 0.0
+                    for j in range(n_in):
+                        zx += X[i, t, j] * W[g, u, j]
+                    zr = 0.0
+                    for j in range(N):
+                        zr += a[j] * W[g, u, n_in + j]
+                    new[u] = 0.5 * (1.0 + np.tanh(0.5 * (zx + zr + W[g, u, bias])))
+                a[:] = new
+            for k in range(K):
+                d = abs(goal[i, k] - a[H + k])
+                if d > tol or (at_tol and d == tol):
+                    wrong[g] += 1
+                    break
+            if wrong[g] > allowed:
+                break
+    return wrong
+
+
+def count_wrong(exp, W, mask, n_in, H, batch, allowed=None):
+    """``judge``'s wrong counts of guesses W on ``batch``, via ``screen_wrong``: exact up to where
+    a count exceeds ``allowed`` (default ``allowed_wrong(exp)``, all the screen needs)."""
+    lengths = batch.lengths
+    X = np.zeros((len(batch), int(lengths.max()), batch.n_in))
+    for i in range(len(batch)):
+        X[i, :lengths[i]] = batch.dense(i)[0]
+    if exp.criterion == "st12":
+        goal = batch.info["clean"] if exp.condition == "3c" else batch.end_targets()[:, 0]
+        goal, at_tol = goal[:, None], False
+    elif exp.criterion == "st3":
+        goal, at_tol = batch.end_targets(), True
+    else:
+        raise ValueError(f"guessing has no success test for criterion {exp.criterion!r}")
+    return screen_wrong(W * mask, X, lengths, np.ascontiguousarray(goal, dtype=np.float64),
+                        exp.abs, at_tol, allowed_wrong(exp) if allowed is None else allowed, H)
+
+
 def judge(exp, y, batch):
     """Per guess: (number wrong, passes the whole test) for end outputs y (G, S, K)."""
     if exp.criterion == "st12":
@@ -125,7 +183,7 @@ def search(exp, task, net, rng, data_rng):
         W = rng.uniform(-RANGE, RANGE, (G,) + mask.shape)
         batch = task.sample(data_rng, set_size(exp))
         screen = batch.take(np.arange(min(SCREEN, len(batch))))
-        wrong, _ = judge(exp, end_outputs(W, mask, net.n_in, net.H, screen), screen)
+        wrong = count_wrong(exp, W, mask, net.n_in, net.H, screen)
         alive = np.flatnonzero(wrong <= allowed_wrong(exp))
         seqs += G * len(screen)
         steps += G * int(screen.starts[-1])

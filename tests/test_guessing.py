@@ -79,3 +79,21 @@ def test_judge_applies_the_lstm_rows_tests():
     y[3, :, 0] = np.abs(goal - 0.15)            # none wrong, but ST2's mean |error| 0.15 fails
     wrong, ok = guessing.judge(exp, y, batch)
     assert list(wrong) == [0, 5, 6, 0] and list(ok) == [True, True, False, False]
+
+
+@pytest.mark.parametrize("row, arch, n", [("3c-T100-N3", "A2", 10), ("3b-T100-N3", "A1", 1), ("6a", "A2", 10)])
+def test_compiled_screen_counts_what_judge_counts(row, arch, n):
+    """count_wrong (compiled, one guess at a time, stopping past ``allowed``) against judge on
+    end_outputs, for both criteria (st12 with 3c's noise-free goal, st3 with several outputs).
+    Moderate weights, so that counts spread over the threshold."""
+    exp = experiments.get(row)
+    net = guessing.architecture(arch, exp.net["n_in"], exp.net["n_out"], n, seed=1)
+    batch = exp.make_task().sample(np.random.default_rng(0), 16)
+    W = np.random.default_rng(2).uniform(-4, 4, (64,) + net.masks["W_h"].shape)
+    wrong, _ = guessing.judge(exp, guessing.end_outputs(W, net.masks["W_h"], net.n_in, net.H, batch), batch)
+    assert len(set(wrong)) >= 3                                   # a sharp test: counts differ
+    full = guessing.count_wrong(exp, W, net.masks["W_h"], net.n_in, net.H, batch, allowed=len(batch))
+    assert np.array_equal(full, wrong)
+    allowed = guessing.allowed_wrong(exp)
+    got = guessing.count_wrong(exp, W, net.masks["W_h"], net.n_in, net.H, batch)
+    assert np.array_equal(got, np.minimum(wrong, allowed + 1))
