@@ -31,8 +31,10 @@ judged alike (docs/paper.md §4.3, §4.4, §4.6):
 Each block of guesses shares one freshly drawn set of sequences. Its first ``SCREEN`` sequences
 are tried first: a guess with more wrong ones than the test allows in the whole set is rejected
 there (exact: the count can only grow), the rest run on the whole set. "Sequences evaluated"
-counts both. The screen is compiled (``screen_wrong``: it stops a guess at its first wrong
-sequence too many, as almost every guess is); the whole-set test of the few survivors is NumPy.
+counts both, the screen as its full SCREEN sequences per guess: the size of the test, not the
+work done, since the screen is compiled (``screen_wrong``) and stops a guess at its first
+wrong sequence too many, as almost every guess is. The whole-set test of the few survivors is
+NumPy.
 """
 import numpy as np
 from numba import njit
