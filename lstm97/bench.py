@@ -9,7 +9,8 @@ sequence), for three nets of the paper, trained by
           one optimizer step per sequence, one thread, float32 (if torch is installed);
 then the memory training needs at T=100 versus T=10,000, the full gradient (reading 'full'),
 the competitors' learners (RTRL, BPTT, Elman's procedure, weight guessing), and the
-trial-parallel kernel (``lanes.py``) against the single-trial engine in trial-steps per second.
+trial-parallel kernel (``lanes.py``) against the single-trial engine in trial-steps per second,
+and the 2a/2b net under per-sequence and per-step updates.
 Everything runs on one pinned core. ``--quick`` is a smoke run (timings meaningless).
 The speed targets set for the engine before it was written (README, Performance) are printed
 next to the results; they are measured, never asserted.
@@ -285,6 +286,46 @@ def lane_rows(budget, n_seq, L=LANES):
     return rows
 
 
+def update_rows(budget, n_seq, L=LANES):
+    """The net of the rows 2a/2b (+step): 101 one-hot inputs with shortcuts to 101 outputs, a
+    target at every step, 10,504 weights. Trial-steps per second with one update per sequence
+    and per step, in the single-trial engine (exp_poly, as a row's last trials run) and in
+    L lanes. A per-step update visits only the readout columns the step wrote
+    (engine._apply_readout_step, lanes._apply_readout_step)."""
+    from .experiments import get
+    exp = get("2a")
+    task = exp.make_task()
+    batches = [task.sample(np.random.default_rng(l), n_seq) for l in range(L)]
+    steps = sum(int(b.starts[-1]) for b in batches)
+    rows = []
+    for update in ("sequence", "step"):
+        nets = [LSTM97(**exp.net, seed=l) for l in range(L)]
+        lanes.train_batches(nets, [b.take([0]) for b in batches], exp.lr, update)   # compile or load
+        engine.train_batch(nets[0], batches[0].take([0]), exp.lr, update, exp="poly")
+        t = {"single": [], "lanes": []}
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < budget or not t["lanes"]:
+            for key, run in (("single", lambda: engine.train_batch(nets[0], batches[0], exp.lr, update, exp="poly")),
+                             ("lanes", lambda: lanes.train_batches(nets, batches, exp.lr, update))):
+                t1 = time.thread_time()
+                run()
+                t[key].append(time.thread_time() - t1)
+        rows.append({"update": update, "weights": nets[0].n_weights, "lanes": L,
+                     "single": int(batches[0].starts[-1]) / max(min(t["single"]), 1e-9),
+                     "parallel": steps / max(min(t["lanes"]), 1e-9)})
+    return rows
+
+
+def report_updates(rows):
+    print("\nthe net of 2a/2b (+step), a target at every step: trial-steps per second, "
+          "one update per sequence or per step")
+    head = f"{'update':9s} {'weights':>7s} {'lanes':>5s} {'single':>9s} {'lanes':>9s} {'ratio':>6s}"
+    print(head + "\n" + "-" * len(head))
+    for r in rows:
+        print(f"{r['update']:9s} {r['weights']:7d} {r['lanes']:5d} {r['single']:9.3g} {r['parallel']:9.3g} "
+              f"{r['parallel'] / r['single']:5.1f}x")
+
+
 def report_lanes(rows, limits):
     print(f"\ntrial-parallel training (lstm97/lanes.py, exp_poly) beside the single-trial engine:")
     print("trial-steps per second with learning, the two run alternately on the same core (CPU time)")
@@ -419,6 +460,7 @@ def main(argv=None):
         competitors = competitor_rows(0.05 if quick else 1.0, 20 if quick else n_seq)
         lane = lane_rows(0.05 if quick else 3.0, n_seq, 4 if quick else LANES)
         limits = lane_limits(0.02 if quick else 0.5)
+        updates = update_rows(0.05 if quick else 3.0, 4 if quick else 100, 2 if quick else LANES)
     finally:
         if cpus:
             os.sched_setaffinity(0, cpus)
@@ -426,6 +468,7 @@ def main(argv=None):
     report_full(full)
     report_competitors(competitors)
     report_lanes(lane, limits)
+    report_updates(updates)
     return rows, mem
 
 

@@ -51,8 +51,8 @@ from . import engine
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
 from .network import check_update
 from .fastexp import check_exp, EXP_HI, EXP_LO, LN2_HI, LN2_LO, LOG2E, ROUND, TAYLOR, _exp_poly, exp_poly
-from .lanevec import (LANES, lanevector, add_to, any_lane, gather, get, is_number, put, read_columns, read_steps,
-                      prefetch_steps, scatter_add, splat, started, where)
+from .lanevec import (LANES, lanevector, above, add_to, any_lane, gather, get, is_number, magnitude, put,
+                      read_columns, read_steps, prefetch_steps, scatter_add, splat, started, where)
 
 # A 16-lane pass costs what 3.2-4.7 single-trial passes cost (make bench: 3.4-5.0x on the
 # adding, 6b and 2c nets), so a group of up to SOLO trials trains in the single-trial engine
@@ -139,23 +139,57 @@ def _local(rows):
     return a
 
 
+@njit(inline="always", error_model="numpy")
+def _apply_at(W, M, dW, i, m, lr, on):
+    """W[i, m] += lr * M[i, m] * dW[i, m], dW[i, m] := 0 in the lanes where on != 0 (eq. 17).
+    Returns w - w of the new weight where on: 0 for a finite w, NaN otherwise."""
+    a = lr * M[i, m]
+    w_old = get(W, i, m)
+    d = get(dW, i, m)
+    w = w_old + a * d
+    put(W, i, m, where(on, w, w_old))
+    put(dW, i, m, where(on, 0.0, d))
+    return where(on, w - w, 0.0)
+
+
 @njit(cache=True, error_model="numpy")
 def _apply(W, M, dW, lr, do, fine):
     """W += lr * M * dW, dW := 0 in the lanes where do != 0 (eq. 17); fine := 0 in a lane where
-    a weight became NaN or inf (w - w is 0 for a finite w, NaN otherwise; a sum of these is
-    0 or NaN, and where() takes NaN as true)."""
+    a weight became NaN or inf (a sum of w - w is 0 or NaN, and where() takes NaN as true)."""
     on = get(do)
     nonfinite = splat(0.0)
     for i in range(W.shape[0]):
         for m in range(W.shape[1]):
-            a = lr * M[i, m]
-            w_old = get(W, i, m)
-            d = get(dW, i, m)
-            w = w_old + a * d
-            put(W, i, m, where(on, w, w_old))
-            put(dW, i, m, where(on, 0.0, d))
-            nonfinite = nonfinite + where(on, w - w, 0.0)
+            nonfinite = nonfinite + _apply_at(W, M, dW, i, m, lr, on)
     put(fine, where(nonfinite, 0.0, get(fine)))
+
+
+@njit(inline="always", error_model="numpy")
+def _apply_readout_step(W_k, M_k, dW_k, lr, do, fine, C, xk, nnz):
+    """_apply(W_k, ...) after one step, for a net with input->output shortcuts and sparse
+    inputs (2a, 2b) under per-step updates. There dW_k is 0 at every apply except in the
+    cells' columns, the bias column and each lane's input columns xk of this step: it was
+    emptied at the previous step's apply, and a step adds e * x only to those columns. Where
+    dW = 0, w + a * dW = w, so the other columns are skipped: the same weights as _apply, at
+    a cost of K (C + 1 + nnz) instead of K n_v (2a: 404 of 10,504 weights per step). The
+    input columns differ per lane, so they are updated lane by lane."""
+    on = get(do)
+    nonfinite = splat(0.0)
+    n_v = W_k.shape[1]
+    for i in range(W_k.shape[0]):
+        for m in range(C + 1):
+            nonfinite = nonfinite + _apply_at(W_k, M_k, dW_k, i, m if m < C else n_v - 1, lr, on)
+    put(fine, where(nonfinite, 0.0, get(fine)))
+    for l in range(LANES):
+        if do[l] != 0.0:
+            for j in range(nnz):
+                col = xk[j, l]
+                for i in range(W_k.shape[0]):
+                    w = W_k[i, col, l] + lr * M_k[i, col] * dW_k[i, col, l]
+                    W_k[i, col, l] = w
+                    dW_k[i, col, l] = 0.0
+                    if w - w != 0.0:
+                        fine[l] = 0.0
 
 
 AHEAD = 16                      # ticks ahead at which each lane's inputs are prefetched
@@ -377,26 +411,22 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                             acc = acc + w * get(xv, m)
                     put(net_k, k, acc)
                 _sigma(net_kf, y_kf, K * L, exact)
-                # error (eqs. 16, 19), per lane; e_k = 0 in a lane without a target
-                for l in range(L):
-                    E = 0.0
-                    mx = 0.0
-                    for k in range(K):
-                        d = tg[k, l]
-                        if d == d:
-                            diff = d - y_k[k, l]
-                            E += diff * diff
-                            if abs(diff) > mx:
-                                mx = abs(diff)
-                            e_k[k, l] = y_k[k, l] * (1.0 - y_k[k, l]) * diff
-                        else:
-                            e_k[k, l] = 0.0
-                    if has[l]:
-                        sums[SSE, l] += E
-                        sums[ERR_END, l] = E
-                        sums[ABS_END, l] = mx
-                        if mx > sums[ABS_ALL, l]:
-                            sums[ABS_ALL, l] = mx
+                # error (eqs. 16, 19); e_k = 0 where a lane has no target (d = NaN there)
+                E = splat(0.0)
+                mx = splat(0.0)
+                for k in range(K):
+                    d = get(tg, k)
+                    y_ = get(y_k, k)
+                    ok = is_number(d)
+                    diff = d - y_
+                    E = where(ok, E + diff * diff, E)
+                    mx = where(above(magnitude(diff), mx), magnitude(diff), mx)   # false for NaN
+                    put(e_k, k, where(ok, y_ * (1.0 - y_) * diff, 0.0))
+                h_ = get(has)
+                put(sums, SSE, where(h_, get(sums, SSE) + E, get(sums, SSE)))
+                put(sums, ERR_END, where(h_, E, get(sums, ERR_END)))
+                put(sums, ABS_END, where(h_, mx, get(sums, ABS_END)))
+                put(sums, ABS_ALL, where(h_ * above(mx, get(sums, ABS_ALL)), mx, get(sums, ABS_ALL)))
                 for c in range(C):
                     acc = splat(0.0)
                     for k in range(K):
@@ -441,7 +471,10 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                         add_to(dW_h, CELL + c, m, e * get(TC, c, m))
                 if step_update:
                     _apply(W_h, M_h, dW_h, lr, has, fine)
-                    _apply(W_k, M_k, dW_k, lr, has, fine)
+                    if shortcuts and not dense:
+                        _apply_readout_step(W_k, M_k, dW_k, lr, has, fine, C, xk, nnz)
+                    else:
+                        _apply(W_k, M_k, dW_k, lr, has, fine)
                     for l in range(L):
                         if not fine[l]:
                             stats[first[l] + q[l], SSE] = np.nan

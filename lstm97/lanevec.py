@@ -224,21 +224,6 @@ def _ol_put(a, *args):
     return lambda a, *args: _put(a, args)
 
 
-def _lane_columns(builder, context, aty, a, i, colty, cols, m):
-    """Pointers to a[i, cols[m, l], l] for every lane l (a 3-D, cols a 2-D int64 array)."""
-    arr = context.make_array(aty)(context, builder, a)
-    n1 = cgutils.unpack_tuple(builder, arr.shape, 3)[1]
-    carr = context.make_array(colty)(context, builder, cols)
-    crow = builder.gep(carr.data, [builder.mul(m, ir.Constant(_I64, LANES))])
-    base = builder.mul(i, n1)
-    ptrs = []
-    for l in range(LANES):
-        col = builder.load(builder.gep(crow, [ir.Constant(_I64, l)]))
-        loc = builder.add(builder.mul(builder.add(base, col), ir.Constant(_I64, LANES)), ir.Constant(_I64, l))
-        ptrs.append(builder.gep(arr.data, [loc]))
-    return ptrs
-
-
 def _column_args(a, i, cols, m):
     return (isinstance(a, types.Array) and a.dtype == types.float64 and a.layout == "C" and a.ndim == 3
             and isinstance(cols, types.Array) and cols.dtype == types.int64 and cols.layout == "C"
@@ -332,6 +317,29 @@ def is_number(typingctx, v):
 
     def codegen(context, builder, sig, args):
         return _from_mask(builder, builder.fcmp_ordered("==", args[0], args[0]))
+    return lanevector(v), codegen
+
+
+@intrinsic
+def above(typingctx, a, b):
+    """1.0 in the lanes where a > b (false where either is NaN, as the scalar a > b), else 0.0."""
+    if a != lanevector or b != lanevector:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return _from_mask(builder, builder.fcmp_ordered(">", args[0], args[1]))
+    return lanevector(a, b), codegen
+
+
+@intrinsic
+def magnitude(typingctx, v):
+    """|v| in every lane (abs)."""
+    if v != lanevector:
+        return None
+
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC]), f"llvm.fabs.v{LANES}f64")
+        return builder.call(fn, [args[0]])
     return lanevector(v), codegen
 
 

@@ -310,9 +310,11 @@ def scale_statement(scale, results, pairs=None, train=False):
 # Which notebook trains which experiments: the experiment number is the notebook number.
 NOTEBOOKS = {"1": "01_embedded_reber", "2": "02_long_time_lags", "3": "03_noise_and_signal",
              "4": "04_adding", "5": "05_multiplication", "6": "06_temporal_order"}
-# Per-step weight updates made 2b about 5 times slower per sequence in a short check (one 2b+step
-# trial stopped at 300,000 sequences, not recorded). Used only to estimate rows with no records.
-PER_STEP_SLOWDOWN = 5.0
+# Per-step weight updates on the 2a/2b net cost 1.2-1.9 times the per-sequence time in the
+# single-trial engine (make bench, "the net of 2a/2b", three runs on a quiet core, 2026-11-30,
+# since a per-step update visits only the readout columns the step wrote; before that, a short
+# 2b+step check gave 5). Rounded up; used only to estimate rows with no records.
+PER_STEP_SLOWDOWN = 2.0
 
 
 def estimate_core_hours(exp, pairs):
@@ -441,7 +443,7 @@ def readme_block(pairs, missing, study=None, study_rows=None, competitors=None):
         f"- A complete `make reproduce` (paper scale, every row the notebooks run) takes {whole}. "
         "Per notebook (notebooks 00 and 07 train nothing; the estimates assume every trial runs to "
         f"its budget, at the main row's measured time per sequence times {PER_STEP_SLOWDOWN:g}, the "
-        "slowdown per-step updates showed in a short 2b check):",
+        "slowdown per-step updates show on the 2a/2b net in `make bench`, rounded up):",
         "",
         runtime,
         "",

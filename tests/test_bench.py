@@ -31,3 +31,11 @@ def test_quick_bench_prints_lanes_beside_the_single_engine(capsys):
     rows = bench.lane_rows(0.0, 8, L=2)
     assert [r["net"] for r in rows] == [n for n, *_ in bench.NETS]
     assert all(r["single"] > 0 and r["parallel"] > 0 and 0 <= r["waiting"] < 1 for r in rows)
+
+
+def test_quick_bench_prints_both_update_timings_of_the_2a_net(capsys):
+    bench.main(["--quick"])
+    assert "the net of 2a/2b (+step)" in capsys.readouterr().out
+    rows = bench.update_rows(0.0, 2, L=2)
+    assert [r["update"] for r in rows] == ["sequence", "step"]
+    assert all(r["weights"] == 10_504 and r["single"] > 0 and r["parallel"] > 0 for r in rows)
