@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from . import experiments, paper
-from .runner import SCALES, RecordError, record_path, run_trials
+from .runner import SCALES, RecordError, checkpoint_path, record_path, run_trials
 from .summary import summarise
 
 # The committed trial records of this checkout (behind the notebooks and the README).
@@ -185,8 +185,9 @@ def _recorded(folder, exp_id, trials):
 
 
 def _on_interrupt(signum, frame):
-    """Ctrl-C: stop the local worker processes at once (their unfinished trials are lost anyway),
-    then interrupt the run. Without this the process pool would first run its queued trials."""
+    """Ctrl-C: stop the local worker processes at once, then interrupt the run (an unfinished
+    trial resumes from its last checkpoint next time). Without this the process pool would
+    first run its queued trials."""
     import multiprocessing
     for child in multiprocessing.active_children():
         child.terminate()
@@ -233,6 +234,10 @@ def run(ap, args):
     else:
         say(f"nothing to train: {'all ' * (trials > 1)}{trials} trial{'s' * (trials != 1)} "
             f"already recorded in {out}")
+    midway = [t for t in range(trials) if t not in before and checkpoint_path(folder, exp.id, t).exists()]
+    if midway and not scheduler:
+        say(f"{len(midway)} of them resume{'s' * (len(midway) == 1)} from the checkpoint a stopped run left "
+            f"(trial{'s' * (len(midway) != 1)} {', '.join(map(str, midway))})")
     previous = signal.getsignal(signal.SIGINT)
     if previous is signal.default_int_handler:           # not when Ctrl-C is ignored
         signal.signal(signal.SIGINT, _on_interrupt)

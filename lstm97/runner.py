@@ -5,13 +5,17 @@ sequence budget is used up, or a weight becomes NaN/inf, and returns a JSON-able
 ``run_lanes`` trains many trials of one experiment at once in the lane engine (``lanes.py``),
 each record equal to the one ``run_trial`` gives. ``run_trials`` runs them on local processes
 or a Dask cluster and writes each finished record to disk at once, atomically, so an
-interrupted run loses nothing and resumes where it stopped. A record's ``engine`` names the
+interrupted run loses no finished trial and resumes where it stopped; a long trial also leaves
+a checkpoint beside its record every ``CHECKPOINT_EVERY`` seconds and resumes from it, so a run
+stopped in the middle of a lane group loses at most that much. A record's ``engine`` names the
 learner that made it (it is retrained with that one), and its ``wall_time`` is the core time
 the trial took: its own time plus its share of each lane-engine call.
 """
 import hashlib
 import json
 import os
+import pickle
+import sys
 import time
 import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -30,6 +34,7 @@ from .tasks import reber
 SCALES = ("paper", "smoke")
 SMOKE = dict(budget=2000, test_size=256, trials=2)  # smoke: the whole pipeline in seconds, no success expected
 MAX_CURVE = 400
+CHECKPOINT_EVERY = 600.0    # seconds (wall clock) between two checkpoints of a running trial
 
 
 class RecordError(Exception):
@@ -269,7 +274,7 @@ def initial_net(experiment, trial, seed=0):
 
 
 def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False, on_chunk=None,
-              engine=None):
+              engine=None, checkpoint=None):
     """Train one net of ``experiment`` (an id or Experiment) for trial number ``trial``.
 
     The same (experiment, trial, seed, scale, engine) always gives the same record (wall time
@@ -277,6 +282,8 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False, on_c
     a trial trained alone in the lane engine equals the same trial trained beside others.
     ``on_chunk(n, net)``, if given, is called after each chunk of training with the number of
     sequences so far (for looking at a net during training; it must not change the net).
+    ``checkpoint``: a file (``checkpoint_path``) to resume from and to save the trial's state
+    to while it runs; the record is the one an uninterrupted run gives (wall time aside).
     """
     exp = get(experiment) if isinstance(experiment, str) else experiment
     if exp.gradient == "guess":
@@ -285,7 +292,7 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False, on_c
     if name not in LEARNERS:
         raise ValueError(f"unknown engine {name!r}; expected one of: {', '.join(LEARNERS)}")
     train = LEARNERS[name]
-    gen = _trial(exp, trial, seed, scale, keep_weights, on_chunk, name)
+    gen = _trial(exp, trial, seed, scale, keep_weights, on_chunk, name, checkpoint)
     try:
         net, batch = next(gen)
         while True:
@@ -296,7 +303,8 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False, on_c
         return stop.value
 
 
-def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=lanes.LANES):
+def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=lanes.LANES,
+              checkpoints=None):
     """Train many trials of ``experiment`` at once in the lane engine, ``width`` at a time.
 
     ``next_trial()`` gives the next trial number to start (None: no more); ``emit(record)`` gets
@@ -305,18 +313,22 @@ def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=lanes.L
     masks differ at the moment (2a/2b before the cell is added), train in separate groups; a
     group of at most ``lanes.SOLO`` trials (the last trials of a row) trains in the single-trial
     engine with the lanes' exp, which costs less than a pass of all lanes and gives the same.
+    ``checkpoints``: the results folder, where each trial keeps its checkpoint (None: none).
     """
     exp = get(experiment) if isinstance(experiment, str) else experiment
     name = learner_of(exp)
+
+    def ckpt(t):
+        return None if checkpoints is None else checkpoint_path(checkpoints, exp.id, t)
     if name != LANES:
         while (t := next_trial()) is not None:
-            emit(run_trial(exp, t, seed, scale, keep_weights(exp, t), engine=name))
+            emit(run_trial(exp, t, seed, scale, keep_weights(exp, t), engine=name, checkpoint=ckpt(t)))
         return
     active = []                                   # [generator, (net, batch)]
 
     def refill():
         while len(active) < width and (t := next_trial()) is not None:
-            gen = _trial(exp, t, seed, scale, keep_weights(exp, t), None, name)
+            gen = _trial(exp, t, seed, scale, keep_weights(exp, t), None, name, ckpt(t))
             try:
                 active.append([gen, next(gen)])
             except StopIteration as stop:
@@ -347,11 +359,13 @@ def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=lanes.L
         refill()
 
 
-def _trial(exp, trial, seed, scale, keep_weights, on_chunk, name):
+def _trial(exp, trial, seed, scale, keep_weights, on_chunk, name, checkpoint=None):
     """One trial as a generator: yields (net, batch) for each chunk of training and receives
     (stats, diverged, seconds) from whoever trained it (``run_trial`` alone, ``run_lanes``
     beside others); replays to a stage and the tests run here. Returns the record, whose
-    wall_time is this trial's own time plus its share of the training calls: core seconds."""
+    wall_time is this trial's own time plus its share of the training calls: core seconds.
+    With a ``checkpoint`` file it starts from the state saved there (if that state is from
+    this very trial) and saves its state there between chunks, every CHECKPOINT_EVERY seconds."""
     exp = scaled(exp, scale)
     t0 = time.perf_counter()
     spent = 0.0                                   # seconds outside this generator, for this trial
@@ -368,6 +382,12 @@ def _trial(exp, trial, seed, scale, keep_weights, on_chunk, name):
     n = steps = 0
     stages, tests, curve = {}, {}, []
     stopped, reason = "budget", f"no success within {exp.budget} sequences"
+    key = dict(experiment=exp.id, trial=trial, seed=seed, scale=scale, config=fingerprint(exp, scale),
+               engine=name, versions=versions())
+    saved = _load_checkpoint(checkpoint, key) if checkpoint is not None else None
+    if saved is not None:       # everything a chunk boundary carries over, as it was saved
+        net, rng, test_rng, stream, full, grow_prev, cell_added_at, n, steps, stages, tests, curve, spent = saved
+    last_save = time.perf_counter()
     while n < exp.budget and stopped == "budget":
         batch = task.sample(rng, min(chunk, exp.budget - n))
         snapshot = {k: w.copy() for k, w in net.weights.items()}
@@ -425,6 +445,12 @@ def _trial(exp, trial, seed, scale, keep_weights, on_chunk, name):
                     stages["st2"] = n
                     tests["st2"] = test_measures(exp, net, task, test_rng)
                     stopped, reason = "solved", f"ST2 after {n} sequences"
+        if checkpoint is not None and stopped == "budget" and n < exp.budget \
+                and time.perf_counter() - last_save >= CHECKPOINT_EVERY:
+            _save_checkpoint(checkpoint, key, (net, rng, test_rng, stream, full, grow_prev, cell_added_at,
+                                               n, steps, stages, tests, curve,
+                                               time.perf_counter() - t0 + spent))
+            last_save = time.perf_counter()
 
     while len(curve) > MAX_CURVE:
         curve = curve[::2] if len(curve) % 2 else curve[::2] + [curve[-1]]
@@ -473,6 +499,41 @@ def guess_trial(exp, trial, seed=0, scale="paper", keep_weights=False):
 # --------------------------------------------------------------------------- records on disk
 def record_path(results, experiment_id, trial):
     return Path(results) / experiment_id / f"trial_{trial:03d}.json"
+
+
+def checkpoint_path(results, experiment_id, trial):
+    """Where a running trial keeps its state (git-ignored; deleted once its record is written)."""
+    return Path(results) / experiment_id / f"trial_{trial:03d}.checkpoint"
+
+
+def _save_checkpoint(path, key, state):
+    """Atomic, like write_record: a pickle of (key, state)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(pickle.dumps((key, state), protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path, key):
+    """The state saved in ``path`` if it is from the trial ``key`` describes (same experiment,
+    trial, seed, scale, configuration, engine and library versions), else None: the trial then
+    starts over and says why on stderr. The file is left alone until the trial saves anew."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        saved_key, state = pickle.loads(path.read_bytes())
+    except Exception as e:                        # truncated or foreign file: only time is lost
+        print(f"checkpoint {path} is unreadable ({type(e).__name__}: {e}); trial starts over",
+              file=sys.stderr)
+        return None
+    if saved_key != key:
+        diff = ", ".join(k for k in key if saved_key.get(k) != key[k]) if isinstance(saved_key, dict) else "all"
+        print(f"checkpoint {path} is from another run (differs in: {diff}); trial starts over",
+              file=sys.stderr)
+        return None
+    return state
 
 
 def load_record(path, exp=None, scale=None):
@@ -524,7 +585,7 @@ def _die_with_parent():
         pass
 
 
-def _lane_job(exp_id, seed, scale, pending, done, width):
+def _lane_job(exp_id, seed, scale, pending, done, width, checkpoints=None):
     """One worker's share of a run: trials taken from the queue ``pending`` until it gives
     None, ``width`` at a time in lanes; each record goes to the queue ``done`` as soon as its
     trial ends."""
@@ -535,7 +596,7 @@ def _lane_job(exp_id, seed, scale, pending, done, width):
         t = None if ended else pending.get()
         ended = t is None
         return t
-    run_lanes(exp_id, next_trial, done.put, seed, scale, width)
+    run_lanes(exp_id, next_trial, done.put, seed, scale, width, checkpoints)
 
 
 def _progress_bar():
@@ -559,6 +620,8 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
     (``workers``, default all cores); a Dask cluster when ``scheduler`` (or the
     LSTM97_SCHEDULER variable) gives its address. Each process trains up to ``lanes`` trials at
     once in the lane engine (``run_lanes``); a record is written as soon as its trial ends.
+    Local runs keep each running trial's checkpoint (``checkpoint_path``) in ``results`` and
+    resume from it; trials on a Dask cluster, whose workers may not share the disk, keep none.
     """
     results = Path("results") / scale if results is None else results
     exp = get(experiment) if isinstance(experiment, str) else experiment
@@ -588,6 +651,7 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
         def finished(rec):
             nonlocal seqs
             write_record(record_path(results, exp.id, rec["trial"]), rec)
+            checkpoint_path(results, exp.id, rec["trial"]).unlink(missing_ok=True)
             records[rec["trial"]] = rec
             seqs += rec["sequences_trained"]
             if bar:
@@ -601,9 +665,10 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
             if scheduler:
                 _run_dask(scheduler, exp.id, seed, scale, trials_left, finished, lanes)
             elif n_workers == 1:
-                run_lanes(exp.id, lambda: trials_left.pop(0) if trials_left else None, finished, seed, scale, lanes)
+                run_lanes(exp.id, lambda: trials_left.pop(0) if trials_left else None, finished, seed, scale,
+                          lanes, checkpoints=results)
             else:
-                _run_pool(n_workers, exp.id, seed, scale, trials_left, finished, lanes)
+                _run_pool(n_workers, exp.id, seed, scale, trials_left, finished, lanes, results)
         finally:
             if bar:
                 bar.close()
@@ -635,7 +700,7 @@ def _drain(done, jobs, finished):
                 return
 
 
-def _run_pool(n_workers, exp_id, seed, scale, trials, finished, lanes):
+def _run_pool(n_workers, exp_id, seed, scale, trials, finished, lanes, checkpoints=None):
     """Local processes, each training its lanes from one shared queue of trials."""
     from multiprocessing import Manager
     with Manager() as manager:
@@ -645,7 +710,8 @@ def _run_pool(n_workers, exp_id, seed, scale, trials, finished, lanes):
         pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn"),
                                    initializer=_die_with_parent)
         try:
-            jobs = [pool.submit(_lane_job, exp_id, seed, scale, pending, done, _width(len(trials), n_workers, lanes))
+            jobs = [pool.submit(_lane_job, exp_id, seed, scale, pending, done, _width(len(trials), n_workers, lanes),
+                                checkpoints)
                     for _ in range(n_workers)]
             _drain(done, jobs, finished)
         except KeyboardInterrupt:      # finished trials are on disk; queued ones never start

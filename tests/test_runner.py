@@ -249,3 +249,80 @@ def test_two_processes_sharing_one_queue_of_trials_give_the_records_of_one(tmp_p
     one = run_trials("6a", 5, scale="smoke", results=tmp_path / "one", workers=1, progress=False)
     assert [r["trial"] for r in two] == list(range(5))
     assert [strip(r) for r in two] == [strip(r) for r in one]
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_at(n_stop, seen=None):
+    def on_chunk(n, net):
+        if seen is not None:
+            seen.append(n)
+        if n >= n_stop:
+            raise _Stop
+    return on_chunk
+
+
+def test_a_trial_stopped_midway_resumes_from_its_checkpoint_to_the_same_record(tmp_path, monkeypatch, capsys):
+    """2a with a budget of 50,000 sequences in chunks of 2,000, a checkpoint after every chunk:
+    stopped after 20,000 sequences, before its cell is added, the trial resumes from 18,000,
+    adds the cell later and ends with the record of a run never stopped. A checkpoint of
+    another trial, or an unreadable one, is not used: the trial starts over and says why."""
+    monkeypatch.setattr(runner, "CHECKPOINT_EVERY", 0.0)
+    exp = replace(experiments.get("2a"), budget=50_000, check_every=2000)
+    kw = dict(keep_weights=True, engine=runner.ENGINE)
+    whole = run_trial(exp, 1, **kw)
+    assert whole["sequences_trained"] == 50_000 and 20_000 < whole["cell_added_at"] < 50_000
+    ckpt = tmp_path / "2a" / "trial_001.checkpoint"
+    with pytest.raises(_Stop):
+        run_trial(exp, 1, **kw, on_chunk=_stop_at(20_000), checkpoint=ckpt)
+    key, state = __import__("pickle").loads(ckpt.read_bytes())
+    assert key["trial"] == 1 and state[7] == 18_000                  # n, saved before the stop
+    seen = []
+    resumed = run_trial(exp, 1, **kw, on_chunk=_stop_at(10**9, seen), checkpoint=ckpt)
+    assert seen[0] == 20_000 and strip(resumed) == strip(whole)
+    assert resumed["wall_time"] > 0
+
+    for trial, content, says in ((2, None, "differs in: trial)"), (1, b"not a pickle", "unreadable")):
+        if content:
+            ckpt.write_bytes(content)
+        seen = []
+        with pytest.raises(_Stop):
+            run_trial(exp, trial, **kw, on_chunk=_stop_at(0, seen), checkpoint=ckpt)
+        assert seen == [2000] and says in capsys.readouterr().err            # started over
+
+
+def test_lanes_resume_each_trial_from_its_own_checkpoint(tmp_path, monkeypatch):
+    """Trials 0 and 3 of five were stopped midway with checkpoints; a lane run (width 4) takes
+    them up where they stopped, beside fresh trials, and every record is the uninterrupted one."""
+    from lstm97.runner import checkpoint_path, run_lanes
+    monkeypatch.setattr(runner, "CHECKPOINT_EVERY", 0.0)
+    exp = replace(experiments.get("6a"), check_every=250)
+    for t in (0, 3):
+        with pytest.raises(_Stop):
+            run_trial(exp, t, scale="smoke", keep_weights=True, on_chunk=_stop_at(750),
+                      checkpoint=checkpoint_path(tmp_path, exp.id, t))
+    load, resumed = runner._load_checkpoint, []
+
+    def spy(path, key):
+        state = load(path, key)
+        if state is not None:
+            resumed.append((key["trial"], state[7]))
+        return state
+    monkeypatch.setattr(runner, "_load_checkpoint", spy)
+    got = {}
+    todo = iter(range(5))
+    run_lanes(exp, lambda: next(todo, None), lambda r: got.__setitem__(r["trial"], r),
+              scale="smoke", width=4, checkpoints=tmp_path)
+    assert resumed == [(0, 500), (3, 500)]
+    for t in range(5):
+        assert strip(got[t]) == strip(run_trial(exp, t, scale="smoke", keep_weights=True)), t
+
+
+def test_run_trials_leaves_no_checkpoint_beside_finished_records(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "CHECKPOINT_EVERY", 0.0)
+    monkeypatch.setattr(runner, "_chunk_size", lambda exp, task: 500)
+    recs = run_trials("6a", 2, scale="smoke", results=tmp_path, workers=1, progress=False)
+    assert len(recs) == 2
+    assert sorted(p.name for p in (tmp_path / "6a").iterdir()) == ["trial_000.json", "trial_001.json"]
