@@ -3,13 +3,16 @@ import hashlib
 from pathlib import Path
 
 
-def _clear_stale_kernels(package=Path(__file__).parent):
+def _sources_digest(package=Path(__file__).parent):
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sorted(package.rglob("*.py")))).hexdigest()
+
+
+def _clear_stale_kernels(digest, package=Path(__file__).parent):
     """Numba's cache (``cache=True``, in lstm97/__pycache__) notices a change of a kernel's own
     file only: a kernel keeps the old code of the functions it calls from other files (rnn.py
     for rtrl.py's kernel, fastexp.py for the engines'). So the cached kernels go whenever any
     source file of the package has changed since they were compiled (a stamp of all sources)."""
     cache = package / "__pycache__"
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(package.rglob("*.py")))).hexdigest()
     stamp = cache / "numba-sources.sha256"
     try:
         if stamp.read_text() == digest:
@@ -25,7 +28,10 @@ def _clear_stale_kernels(package=Path(__file__).parent):
         pass
 
 
-_clear_stale_kernels()
+_digest = _sources_digest()
+# a stamp of the package's source files: a running trial's checkpoint is used only by the same code
+SOURCES = _digest[:16]
+_clear_stale_kernels(_digest)
 
 from .network import LSTM97, train, truncated_gradient  # noqa: E402
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bptt, elman, engine, fullgrad, guessing, lanes, rnn, rtrl
+from . import SOURCES, bptt, elman, engine, fullgrad, guessing, lanes, rnn, rtrl
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
 from .experiments import get
 from .network import LSTM97
@@ -383,7 +383,7 @@ def _trial(exp, trial, seed, scale, keep_weights, on_chunk, name, checkpoint=Non
     stages, tests, curve = {}, {}, []
     stopped, reason = "budget", f"no success within {exp.budget} sequences"
     key = dict(experiment=exp.id, trial=trial, seed=seed, scale=scale, config=fingerprint(exp, scale),
-               engine=name, versions=versions())
+               engine=name, versions=versions(), sources=SOURCES)
     saved = _load_checkpoint(checkpoint, key) if checkpoint is not None else None
     if saved is not None:       # everything a chunk boundary carries over, as it was saved
         net, rng, test_rng, stream, full, grow_prev, cell_added_at, n, steps, stages, tests, curve, spent = saved
@@ -517,8 +517,9 @@ def _save_checkpoint(path, key, state):
 
 def _load_checkpoint(path, key):
     """The state saved in ``path`` if it is from the trial ``key`` describes (same experiment,
-    trial, seed, scale, configuration, engine and library versions), else None: the trial then
-    starts over and says why on stderr. The file is left alone until the trial saves anew."""
+    trial, seed, scale, configuration, engine, library versions and package sources), else
+    None: the trial then starts over and says why on stderr. The file is left alone until the
+    trial saves anew."""
     path = Path(path)
     if not path.exists():
         return None
@@ -641,6 +642,8 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
         p = record_path(results, exp.id, t)
         if p.exists():
             records[t] = load_record(p, exp, scale)
+    for t in records:                             # left if a run stopped between record and cleanup
+        checkpoint_path(results, exp.id, t).unlink(missing_ok=True)
     todo = [(exp.id, t, seed, scale) for t in range(trials) if t not in records]
     if todo:
         bar = None

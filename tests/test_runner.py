@@ -326,3 +326,22 @@ def test_run_trials_leaves_no_checkpoint_beside_finished_records(tmp_path, monke
     recs = run_trials("6a", 2, scale="smoke", results=tmp_path, workers=1, progress=False)
     assert len(recs) == 2
     assert sorted(p.name for p in (tmp_path / "6a").iterdir()) == ["trial_000.json", "trial_001.json"]
+    stale = runner.checkpoint_path(tmp_path, "6a", 1)     # as if a run stopped between the two
+    stale.write_bytes(b"x")
+    assert run_trials("6a", 2, scale="smoke", results=tmp_path, workers=1, progress=False) == recs
+    assert not stale.exists()
+
+
+def test_a_checkpoint_of_other_code_is_not_used(tmp_path, monkeypatch, capsys):
+    """The package's sources are part of a checkpoint's key: a trial resumed after the code
+    changed starts over."""
+    monkeypatch.setattr(runner, "CHECKPOINT_EVERY", 0.0)
+    exp = replace(experiments.get("6a"), check_every=250)
+    ckpt = tmp_path / "c.checkpoint"
+    with pytest.raises(_Stop):
+        run_trial(exp, 0, scale="smoke", on_chunk=_stop_at(750), checkpoint=ckpt)
+    monkeypatch.setattr(runner, "SOURCES", "0" * 16)
+    seen = []
+    with pytest.raises(_Stop):
+        run_trial(exp, 0, scale="smoke", on_chunk=_stop_at(0, seen), checkpoint=ckpt)
+    assert seen == [250] and "differs in: sources" in capsys.readouterr().err
