@@ -68,3 +68,28 @@ def test_readme_results_match_the_committed_records():
     from lstm97.__main__ import main
     root = RESULTS.parents[1]
     assert main(["readme", "--results", str(RESULTS), "--file", str(root / "README.md"), "--check"]) == 0
+
+
+def _long_record_per_engine(min_steps=20_000_000):
+    """For each learner, its first record too long to retrain whole in CI (the p=10 and p=100
+    competitor rows have no other)."""
+    first = {}
+    for path in RECORDS:
+        rec = json.loads(path.read_text())
+        name = rec.get("engine", runner.ENGINE)
+        if rec["steps"] > min_steps and name != runner.GUESS:
+            first.setdefault(name, path)
+    return sorted(first.values())
+
+
+@pytest.mark.parametrize("path", _long_record_per_engine(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_first_chunk_of_a_long_record_is_retrained_from_its_seed(path):
+    """The first chunk of training of a long record (its curve's first point: sequences, mean
+    error, fraction correct), retrained from its seed with its learner, to the bit."""
+    from dataclasses import replace
+    rec = json.loads(path.read_text())
+    n0 = rec["curve"][0][0]
+    exp = replace(experiments.get(rec["experiment"]), budget=n0)
+    again = runner.run_trial(exp, rec["trial"], rec["seed"], rec["scale"],
+                             engine=rec.get("engine", runner.ENGINE))
+    assert again["sequences_trained"] == n0 and again["curve"][0] == rec["curve"][0]
