@@ -35,6 +35,7 @@ SCALES = ("paper", "smoke")
 SMOKE = dict(budget=2000, test_size=256, trials=2)  # smoke: the whole pipeline in seconds, no success expected
 MAX_CURVE = 400
 CHECKPOINT_EVERY = 600.0    # seconds (wall clock) between two checkpoints of a running trial
+PROGRESS_EVERY = 2.0        # seconds between two progress reports of a worker (and bar updates)
 
 
 class RecordError(Exception):
@@ -294,17 +295,17 @@ def run_trial(experiment, trial, seed=0, scale="paper", keep_weights=False, on_c
     train = LEARNERS[name]
     gen = _trial(exp, trial, seed, scale, keep_weights, on_chunk, name, checkpoint)
     try:
-        net, batch = next(gen)
+        net, batch, _ = next(gen)
         while True:
             t0 = time.perf_counter()
             stats, bad = train(net, batch, exp.lr, exp.update)
-            net, batch = gen.send((stats, bad, time.perf_counter() - t0))
+            net, batch, _ = gen.send((stats, bad, time.perf_counter() - t0))
     except StopIteration as stop:
         return stop.value
 
 
 def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=lanes.LANES,
-              checkpoints=None):
+              checkpoints=None, progress=None):
     """Train many trials of ``experiment`` at once in the lane engine, ``width`` at a time.
 
     ``next_trial()`` gives the next trial number to start (None: no more); ``emit(record)`` gets
@@ -314,6 +315,8 @@ def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=lanes.L
     group of at most ``lanes.SOLO`` trials (the last trials of a row) trains in the single-trial
     engine with the lanes' exp, which costs less than a pass of all lanes and gives the same.
     ``checkpoints``: the results folder, where each trial keeps its checkpoint (None: none).
+    ``progress(trial, n)``, if given, hears after each chunk how many sequences a running
+    trial has trained so far.
     """
     exp = get(experiment) if isinstance(experiment, str) else experiment
     name = learner_of(exp)
@@ -322,15 +325,17 @@ def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=lanes.L
         return None if checkpoints is None else checkpoint_path(checkpoints, exp.id, t)
     if name != LANES:
         while (t := next_trial()) is not None:
-            emit(run_trial(exp, t, seed, scale, keep_weights(exp, t), engine=name, checkpoint=ckpt(t)))
+            look = None if progress is None else (lambda n, net, t=t: progress(t, n))
+            emit(run_trial(exp, t, seed, scale, keep_weights(exp, t), look, engine=name,
+                           checkpoint=ckpt(t)))
         return
-    active = []                                   # [generator, (net, batch)]
+    active = []                                   # [generator, (net, batch, n so far), trial]
 
     def refill():
         while len(active) < width and (t := next_trial()) is not None:
             gen = _trial(exp, t, seed, scale, keep_weights(exp, t), None, name, ckpt(t))
             try:
-                active.append([gen, next(gen)])
+                active.append([gen, next(gen), t])
             except StopIteration as stop:
                 emit(stop.value)
 
@@ -347,11 +352,13 @@ def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=lanes.L
                 out = lanes.train_batches([a[1][0] for a in group], [a[1][1] for a in group],
                                           exp.lr, exp.update)
             else:       # cheaper one by one, bit for bit what the lanes give (lanes.SOLO)
-                out = [engine.train_batch(*a[1], exp.lr, exp.update, exp="poly") for a in group]
+                out = [engine.train_batch(*a[1][:2], exp.lr, exp.update, exp="poly") for a in group]
             share = (time.perf_counter() - t0) / len(group)     # a trial's part of the core time
             for a, (stats, bad) in zip(group, out):
                 try:
                     a[1] = a[0].send((stats, bad, share))
+                    if progress is not None:
+                        progress(a[2], a[1][2])
                 except StopIteration as stop:
                     emit(stop.value)
                     a[0] = None
@@ -360,10 +367,11 @@ def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=lanes.L
 
 
 def _trial(exp, trial, seed, scale, keep_weights, on_chunk, name, checkpoint=None):
-    """One trial as a generator: yields (net, batch) for each chunk of training and receives
-    (stats, diverged, seconds) from whoever trained it (``run_trial`` alone, ``run_lanes``
-    beside others); replays to a stage and the tests run here. Returns the record, whose
-    wall_time is this trial's own time plus its share of the training calls: core seconds.
+    """One trial as a generator: yields (net, batch, sequences trained so far) for each chunk of
+    training and receives (stats, diverged, seconds) from whoever trained it (``run_trial``
+    alone, ``run_lanes`` beside others); replays to a stage and the tests run here. Returns
+    the record, whose wall_time is this trial's own time plus its share of the training calls:
+    core seconds.
     With a ``checkpoint`` file it starts from the state saved there (if that state is from
     this very trial) and saves its state there between chunks, every CHECKPOINT_EVERY seconds."""
     exp = scaled(exp, scale)
@@ -392,7 +400,7 @@ def _trial(exp, trial, seed, scale, keep_weights, on_chunk, name, checkpoint=Non
         batch = task.sample(rng, min(chunk, exp.budget - n))
         snapshot = {k: w.copy() for k, w in net.weights.items()}
         away = time.perf_counter()
-        stats, bad, seconds = yield net, batch
+        stats, bad, seconds = yield net, batch, n
         spent += seconds - (time.perf_counter() - away)
         if bad >= 0:
             stopped, reason = "diverged", f"NaN/inf in sequence {n + bad + 1}"
@@ -589,15 +597,27 @@ def _die_with_parent():
 def _lane_job(exp_id, seed, scale, pending, done, width, checkpoints=None):
     """One worker's share of a run: trials taken from the queue ``pending`` until it gives
     None, ``width`` at a time in lanes; each record goes to the queue ``done`` as soon as its
-    trial ends."""
+    trial ends, and every PROGRESS_EVERY seconds {"progress": {trial: sequences so far}} for
+    its running trials."""
     ended = False
+    latest, sent = {}, [time.perf_counter() - PROGRESS_EVERY]
 
     def next_trial():
         nonlocal ended
         t = None if ended else pending.get()
         ended = t is None
         return t
-    run_lanes(exp_id, next_trial, done.put, seed, scale, width, checkpoints)
+
+    def progress(t, n):
+        latest[t] = n
+        if time.perf_counter() - sent[0] >= PROGRESS_EVERY:
+            done.put({"progress": {str(k): v for k, v in latest.items()}})
+            sent[0] = time.perf_counter()
+
+    def emit(rec):
+        latest.pop(rec["trial"], None)
+        done.put(rec)
+    run_lanes(exp_id, next_trial, emit, seed, scale, width, checkpoints, progress)
 
 
 def _progress_bar():
@@ -649,17 +669,35 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
         bar = None
         if progress:
             bar = _progress_bar()(total=trials, initial=trials - len(todo), desc=exp.id, unit="trial")
-        t0, seqs = time.perf_counter(), 0
+        t0, seqs, shown = time.perf_counter(), 0, 0.0
+        running, budget = {}, scaled(exp, scale).budget     # trial -> sequences trained so far
+
+        def show():
+            nonlocal shown
+            post = dict(solved=sum(r["success"] for r in records.values()))
+            if seqs:
+                post["seq_per_s"] = f"{seqs / (time.perf_counter() - t0):,.0f}"
+            if running:
+                lo, hi = min(running.values()), max(running.values())
+                post["running"] = (f"{len(running)} at {lo:,}" + (f"-{hi:,}" if hi > lo else "")
+                                   + f" of {budget:,} sequences")
+            bar.set_postfix(post)
+            shown = time.perf_counter()
 
         def finished(rec):
             nonlocal seqs
+            if "progress" in rec:                 # a worker's running trials, not a record
+                running.update({int(t): n for t, n in rec["progress"].items() if int(t) not in records})
+                if bar and time.perf_counter() - shown >= PROGRESS_EVERY:
+                    show()
+                return
             write_record(record_path(results, exp.id, rec["trial"]), rec)
             checkpoint_path(results, exp.id, rec["trial"]).unlink(missing_ok=True)
             records[rec["trial"]] = rec
+            running.pop(rec["trial"], None)
             seqs += rec["sequences_trained"]
             if bar:
-                bar.set_postfix(seq_per_s=f"{seqs / (time.perf_counter() - t0):,.0f}",
-                                solved=sum(r["success"] for r in records.values()))
+                show()
                 bar.update(1)
 
         try:
@@ -669,7 +707,7 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
                 _run_dask(scheduler, exp.id, seed, scale, trials_left, finished, lanes)
             elif n_workers == 1:
                 run_lanes(exp.id, lambda: trials_left.pop(0) if trials_left else None, finished, seed, scale,
-                          lanes, checkpoints=results)
+                          lanes, checkpoints=results, progress=lambda t, n: finished({"progress": {t: n}}))
             else:
                 _run_pool(n_workers, exp.id, seed, scale, trials_left, finished, lanes, results)
         finally:

@@ -345,3 +345,18 @@ def test_a_checkpoint_of_other_code_is_not_used(tmp_path, monkeypatch, capsys):
     with pytest.raises(_Stop):
         run_trial(exp, 0, scale="smoke", on_chunk=_stop_at(0, seen), checkpoint=ckpt)
     assert seen == [250] and "differs in: sources" in capsys.readouterr().err
+
+
+def test_lanes_report_each_running_trials_progress():
+    """run_lanes tells ``progress(trial, n)`` after each chunk how far each running trial is:
+    in the lanes, and for a learner that trains one trial at a time."""
+    from lstm97.runner import run_lanes
+    for exp in (replace(experiments.get("6a"), check_every=250),
+                replace(experiments.get("2a-rtrl-p4-lr1"), check_every=250)):
+        heard, got = {}, {}
+        todo = iter(range(5))
+        run_lanes(exp, lambda: next(todo, None), lambda r: got.__setitem__(r["trial"], r), scale="smoke",
+                  width=4, progress=lambda t, n: heard.setdefault(t, []).append(n))
+        assert sorted(heard) == sorted(got) == [0, 1, 2, 3, 4], exp.id
+        for t, ns in heard.items():
+            assert ns == list(range(250, got[t]["sequences_trained"] + 1, 250))[:len(ns)] and ns, (exp.id, t)
