@@ -514,13 +514,22 @@ def checkpoint_path(results, experiment_id, trial):
     return Path(results) / experiment_id / f"trial_{trial:03d}.checkpoint"
 
 
-def _save_checkpoint(path, key, state):
-    """Atomic, like write_record: a pickle of (key, state)."""
+def _write_atomic(path, data):
+    """Write ``data`` (bytes) to ``path`` atomically: a temporary file beside it, then a rename
+    into place. A write that fails leaves the old file as it was and no temporary file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(pickle.dumps((key, state), protocol=pickle.HIGHEST_PROTOCOL))
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _save_checkpoint(path, key, state):
+    """A pickle of (key, state), written atomically."""
+    _write_atomic(path, pickle.dumps((key, state), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _load_checkpoint(path, key):
@@ -561,12 +570,8 @@ def load_record(path, exp=None, scale=None):
 
 
 def write_record(path, record):
-    """Atomic: write a temporary file, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, path)
+    """The record as JSON, written atomically."""
+    _write_atomic(path, json.dumps(record, indent=1).encode())
 
 
 def load_records(results, experiment_id, scale="paper"):

@@ -124,6 +124,22 @@ def test_records_resume_and_corrupt_files_are_reported(tmp_path):
         run_trials("6a", 1, scale="paper", results=tmp_path, workers=1, progress=False)
 
 
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "6a" / "trial_000.json"
+    runner.write_record(path, {"success": True, "experiment": "6a"})
+    before = path.read_bytes()
+
+    def crash(src, dst):
+        raise OSError("disk full")
+    monkeypatch.setattr(runner.os, "replace", crash)
+    for write in (lambda: runner.write_record(path, {"success": False, "experiment": "6a"}),
+                  lambda: runner._save_checkpoint(path.with_suffix(".checkpoint"), {}, None)):
+        with pytest.raises(OSError, match="disk full"):
+            write()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["trial_000.json"]
+
+
 def test_bad_arguments_are_rejected():
     with pytest.raises(ValueError, match="unknown experiment"):
         run_trials("7z", 1)
