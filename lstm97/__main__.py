@@ -4,6 +4,9 @@
   python -m lstm97 run EXPERIMENT [--trials N] [--scale smoke|paper] [--results DIR] [--json]
   python -m lstm97 readme [--check]
 
+The environment variable LSTM97_LANES (8, 16 or 32; default 16) sets how many trials a process
+trains at once in the lane engine; records are the same at every width (lstm97/lanevec.py).
+
 `run` writes one record per trial into DIR/EXPERIMENT/ (default DIR: results/<scale> under the
 current directory) and reuses the records already there. The committed records in data/results
 are written only when `--results data/results` is given explicitly, at paper scale, and never
@@ -17,8 +20,12 @@ import signal
 import sys
 from pathlib import Path
 
-from . import experiments, paper
-from .runner import SCALES, RecordError, checkpoint_path, record_path, run_trials
+try:
+    from . import experiments, paper
+    from .runner import SCALES, RecordError, checkpoint_path, record_path, run_trials
+except ValueError as e:                     # a bad LSTM97_LANES (lanevec.width_from)
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
 from .summary import summarise
 
 # The committed trial records of this checkout (behind the notebooks and the README).

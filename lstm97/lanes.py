@@ -59,6 +59,10 @@ from .lanevec import (LANES, lanevector, above, add_to, any_lane, gather, get, i
 # with exp="poly" instead, one trial after another: the same records, bit for bit.
 SOLO = 3
 
+# Numba's cache keys a kernel on its source, not on LANES: only the default width is cached
+# (lanevec.width_from), so that a process of another width never loads a 16-lane kernel.
+CACHE = LANES == 16
+
 
 # --------------------------------------------------------------------------- σ on lane vectors
 @intrinsic
@@ -152,7 +156,7 @@ def _apply_at(W, M, dW, i, m, lr, on):
     return where(on, w - w, 0.0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def _apply(W, M, dW, lr, do, fine):
     """W += lr * M * dW, dW := 0 in the lanes where do != 0 (eq. 17); fine := 0 in a lane where
     a weight became NaN or inf (a sum of w - w is 0 or NaN, and where() takes NaN as true)."""
@@ -205,7 +209,7 @@ def _columns_in_order(x_idx):
     return True
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             z0, output_gates, shortcuts, lr, step_update, exact,
             x_idx, x_val, targets, starts, first, stats, bad):

@@ -25,12 +25,16 @@ adding/6b but 13% slower on 2c (its 6,064 weights x 64 lanes leave L2). 16 it is
 same: an idle lane costs as much as a busy one, and the paper's rows have 10-30 trials (60
 for the Exp 1 study), so on 2 cores a row fills two groups of 16 far better than one of 32,
 and a trial still running after the others of its group have ended pays for 16 lanes, not 32.
+Another width is a setting of the environment (LSTM97_LANES, :func:`width_from`), for runs
+whose trials all go to their budget: 8 lanes halve the time until a group's records are
+written (2a+step: 8 lanes trained as many trial-steps per second as 16, 2026-12-01).
 
 Indices are not checked (as Numba's own indexing) and not wrapped (they are never negative
 here). The array's last axis must have LANES entries; :func:`get`/:func:`put` take one index
 fewer than the array has axes.
 """
 import operator
+import os
 
 from llvmlite import ir
 from numba import types
@@ -38,7 +42,23 @@ from numba.core import cgutils
 from numba.core.typing.templates import AbstractTemplate, infer_global, signature
 from numba.extending import intrinsic, lower_builtin, models, overload, register_model
 
-LANES = 16                      # lanes per kernel call; 16 float64 = 2 AVX-512 registers
+WIDTHS = (8, 16, 32)
+
+
+def width_from(environ):
+    """The lanes per kernel call: ``LSTM97_LANES`` (8, 16 or 32), else 16. Every lane's record
+    is the same at every width (a lane computes only its own net, tests/test_lanes.py); the
+    width sets how many trials a process trains at once, and so how long a group of trials
+    that all run to their budget takes: about 2 hours of one core for 8 failing 2a+step
+    trials, 4 for 16, more than one session of work. Widths other than 16 are compiled
+    afresh in each process, since Numba's cache does not know this setting (lanes.CACHE)."""
+    raw = environ.get("LSTM97_LANES", "16")
+    if raw not in [str(w) for w in WIDTHS]:
+        raise ValueError(f"LSTM97_LANES must be one of {', '.join(map(str, WIDTHS))}, got {raw!r}")
+    return int(raw)
+
+
+LANES = width_from(os.environ)  # lanes per kernel call; 16 float64 = 2 AVX-512 registers
 
 _F64 = ir.DoubleType()
 _I64 = ir.IntType(64)

@@ -185,3 +185,49 @@ def test_more_nets_than_lanes_run_in_groups():
         np.testing.assert_array_equal(st_b, st_a)
         for k in lanes.KEYS:
             np.testing.assert_array_equal(b.weights[k], a.weights[k])
+
+
+WIDTH_CHECK = """
+import copy, numpy as np
+from lstm97 import engine, lanes
+from tests.test_lanes import CASES
+from lstm97.network import LSTM97
+assert lanes.LANES == 8 and not lanes.CACHE
+for name, update in (("2a shortcuts", "step"), ("6b", "sequence")):
+    task, shape, kw, lr = CASES[name]
+    n = lanes.LANES + 2                       # a full group of 8 and a padded one
+    batches = [task.sample(np.random.default_rng(s), 30) for s in range(n)]
+    start = [LSTM97(*shape, **kw, seed=s) for s in range(n)]
+    single, parallel = copy.deepcopy(start), copy.deepcopy(start)
+    ref = [engine.train_batch(net, b, lr, update, exp="poly") for net, b in zip(single, batches)]
+    out = lanes.train_batches(parallel, batches, lr, update)
+    for a, b, (st_a, _), (st_b, bad) in zip(single, parallel, ref, out):
+        assert bad == -1
+        np.testing.assert_array_equal(st_b, st_a)
+        for k in lanes.KEYS:
+            np.testing.assert_array_equal(b.weights[k], a.weights[k])
+    assert any((a.weights[k] != s.weights[k]).any() for a, s in zip(single, start) for k in lanes.KEYS)
+print("ok")
+"""
+
+
+def test_a_kernel_of_8_lanes_gives_each_net_what_the_engine_gives():
+    """LSTM97_LANES=8 (lanevec.width_from): every net, in a full group and in a padded one, is
+    the single-trial engine's with exp_poly bit for bit, on a sparse net with per-step updates
+    (the rows 2a+step, 2b+step) and a dense one; such a process compiles its own kernel."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", WIDTH_CHECK], cwd=root, capture_output=True, text=True,
+                         env=dict(os.environ, LSTM97_LANES="8"), timeout=600)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("raw", ["12", "", "sixteen"])
+def test_another_lane_width_is_refused_by_name(raw):
+    from lstm97.lanevec import width_from
+    with pytest.raises(ValueError, match="LSTM97_LANES must be one of 8, 16, 32"):
+        width_from({"LSTM97_LANES": raw})
+    assert width_from({}) == 16

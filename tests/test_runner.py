@@ -166,6 +166,15 @@ def test_cli_bad_arguments_exit_2_and_write_nothing(tmp_path, args, message):
     assert not (tmp_path / "res").exists()
 
 
+def test_cli_bad_lane_width_exits_2_and_writes_nothing(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "lstm97", "run", "6a", "--results", str(tmp_path / "res")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         env=dict(os.environ, LSTM97_LANES="12"))
+    assert out.returncode == 2, out.stderr
+    assert "LSTM97_LANES must be one of 8, 16, 32, got '12'" in out.stderr and out.stderr.count("\n") <= 2
+    assert not (tmp_path / "res").exists()
+
+
 def test_cli_run_prints_ours_beside_the_paper_and_json(tmp_path):
     out = _cli("run", "4-1", "--scale", "smoke", "--workers", "1", "--results", str(tmp_path), "--json")
     assert out.returncode == 0, out.stderr
