@@ -331,15 +331,20 @@ def estimate_core_hours(exp, pairs):
 def runtime_rows(pairs, missing=()):
     """What ``make reproduce`` at paper scale costs, per notebook: trials and measured core-hours
     from the records, plus an estimate for configurations without records (``missing``: experiments).
+    A row with fewer records than its trial count gets an estimate for the rest from its own
+    records' mean wall time. ``estimated``: [(experiment, core-hours or None, trials estimated)].
     """
     rows = {}
     for exp, records in pairs:
         r = rows.setdefault(NOTEBOOKS[exp.id[0]], dict(trials=0, core_hours=0.0, estimated=[]))
         r["trials"] += len(records)
         r["core_hours"] += sum(x["wall_time"] for x in records) / 3600
+        if records and len(records) < exp.trials:
+            rest = exp.trials - len(records)
+            r["estimated"].append((exp, rest * np.mean([x["wall_time"] for x in records]) / 3600, rest))
     for exp in missing:
         r = rows.setdefault(NOTEBOOKS[exp.id[0]], dict(trials=0, core_hours=0.0, estimated=[]))
-        r["estimated"].append((exp, estimate_core_hours(exp, pairs)))
+        r["estimated"].append((exp, estimate_core_hours(exp, pairs), exp.trials))
     return [dict(notebook=k, **rows[k]) for k in sorted(rows)]
 
 
@@ -353,13 +358,14 @@ def runtime_table(pairs, missing=(), study=None, competitors=None):
     unknown = []
     for r in runtime_rows(pairs, missing):
         est = []
-        for exp, hours in r["estimated"]:
+        for exp, hours, n in r["estimated"]:
+            what = f"{exp.id} ({n} trials)" if n == exp.trials else f"{exp.id} ({n} more of {exp.trials} trials)"
             if hours is None:
                 unknown.append(exp.id)
-                est.append(f"{exp.id} ({exp.trials} trials): no basis for an estimate")
+                est.append(f"{what}: no basis for an estimate")
             else:
                 estimated += hours
-                est.append(f"{exp.id} ({exp.trials} trials): about {hours:.0f} core-hours")
+                est.append(f"{what}: about {hours:.0f} core-hours")
         measured += r["core_hours"]
         lines.append(f"| {r['notebook']} | {r['trials']:,} | {r['core_hours']:.1f} | "
                      f"{'; '.join(est) or '-'} |")
@@ -441,9 +447,10 @@ def readme_block(pairs, missing, study=None, study_rows=None, competitors=None):
         f"- Rows not run yet: {', '.join(missing) or 'none'}.",
         f"- Rows with fewer trials than the paper's count so far: {', '.join(partial) or 'none'}.",
         f"- A complete `make reproduce` (paper scale, every row the notebooks run) takes {whole}. "
-        "Per notebook (notebooks 00 and 07 train nothing; the estimates assume every trial runs to "
-        f"its budget, at the main row's measured time per sequence times {PER_STEP_SLOWDOWN:g}, the "
-        "slowdown per-step updates show on the 2a/2b net in `make bench`, rounded up):",
+        "Per notebook (notebooks 00 and 07 train nothing; a row with some records is estimated at its "
+        "own mean time per trial; a row with none as if every trial runs to its budget, at the main "
+        f"row's measured time per sequence times {PER_STEP_SLOWDOWN:g}, the slowdown per-step updates "
+        "show on the 2a/2b net in `make bench`, rounded up):",
         "",
         runtime,
         "",

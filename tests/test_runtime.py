@@ -19,11 +19,12 @@ def test_runtime_table_sums_per_notebook_and_estimates_the_missing_step_rows():
     assert rows["01_embedded_reber"]["trials"] == 60
     assert rows["01_embedded_reber"]["core_hours"] == pytest.approx(60 * 36 / 3600)
     assert rows["06_temporal_order"]["core_hours"] == pytest.approx(20 * 18 / 3600)
-    (exp, hours), = rows["02_long_time_lags"]["estimated"]
+    (exp, hours, n), = rows["02_long_time_lags"]["estimated"]
+    assert n == exp.trials == 18
     # every trial to its budget at 2b's measured time per sequence, times the per-step slowdown
     per_seq = 720.0 / 5_000_000
     assert hours == pytest.approx(exp.trials * exp.budget * per_seq * summary.PER_STEP_SLOWDOWN / 3600)
-    assert rows["03_noise_and_signal"]["estimated"] == [(EXPERIMENTS["3a-T100-N3"], None)]
+    assert rows["03_noise_and_signal"]["estimated"] == [(EXPERIMENTS["3a-T100-N3"], None, 10)]
     table, measured, estimated, unknown = summary.runtime_table(pairs, missing)
     assert measured == pytest.approx((60 * 36 + 18 * 720 + 20 * 18) / 3600)
     assert estimated == pytest.approx(hours) and unknown == ["3a-T100-N3"]
@@ -38,3 +39,15 @@ def test_readme_block_states_the_whole_reproduce_time():
     total = (18 * 720 / 3600 + summary.estimate_core_hours(EXPERIMENTS["2b+step"], pairs)) / 2
     assert f"takes about {total:.0f} hours on 2 cores" in block
     assert "| 02_long_time_lags | 18 | 3.6 |" in block
+
+
+def test_a_partly_recorded_row_is_estimated_from_its_own_trials():
+    pairs = [(EXPERIMENTS["2b"], _records(18, 720.0, 5_000_000)),
+             (EXPERIMENTS["2a+step"], _records(5, 900.0, 5_000_000) + _records(5, 1100.0, 5_000_000))]
+    table, measured, estimated, unknown = summary.runtime_table(pairs, [])
+    assert measured == pytest.approx((18 * 720 + 10 * 1000) / 3600)
+    assert estimated == pytest.approx(8 * 1000 / 3600) and unknown == []
+    assert "2a+step (8 more of 18 trials): about 2 core-hours" in table
+    block = summary.readme_block(pairs, [])
+    assert "2a+step (10 of 18)" in block
+    assert f"takes about {(measured + estimated) / 2:.0f} hours on 2 cores" in block
