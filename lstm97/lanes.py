@@ -22,8 +22,8 @@ prints it). Batches of different sizes are fine: a lane whose batch is done, or 
 weights became NaN/inf, idles until the last lane is done. A lane without a target at a
 tick adds e = 0 to its Δw, which leaves Δw as it was (the traces are finite). Each tick
 gathers every lane's inputs from its own batch arrays (one masked gather per column,
-prefetched 16 ticks ahead); a sparse input's weight column is gathered, its trace
-columns scattered, per lane.
+prefetched 16 ticks ahead); a sparse input's weight column is read, its trace columns
+added to, lane by lane (lanevec.gather, lanevec.scatter_add).
 
 exp. Numba's ``math.exp`` is a libm call (no SVML here) and does not vectorise.
 ``exp="poly"`` (default) uses ``fastexp.exp_poly``: Cody-Waite range reduction, a degree-13

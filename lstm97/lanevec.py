@@ -251,7 +251,7 @@ def _column_args(a, i, cols, m):
 
 
 def _column_pointers(builder, context, aty, a, i, colty, cols, m):
-    """<LANES x ptr> to a[i, cols[m, l], l] for every lane l, for a hardware gather."""
+    """<LANES x ptr> to a[i, cols[m, l], l] for every lane l."""
     arr = context.make_array(aty)(context, builder, a)
     n1 = cgutils.unpack_tuple(builder, arr.shape, 3)[1]
     carr = context.make_array(colty)(context, builder, cols)
@@ -263,6 +263,11 @@ def _column_pointers(builder, context, aty, a, i, colty, cols, m):
     return builder.inttoptr(at, ir.VectorType(_F64.as_pointer(), LANES))
 
 
+# gather and scatter_add load and store lane by lane, not with the hardware's gather and
+# scatter: on this Zen 4 those were slower (A/B, 2026-12-01, both cores busy with training:
+# 2c p=1000 37-42 against 42-46 ns per trial-step; the 2a/2b net with its 101 shortcut
+# columns 1.30-1.33e6 against 1.11-1.16e6 trial-steps/s with per-step updates).
+# The values are the same either way.
 @intrinsic
 def gather(typingctx, a, i, cols, m):
     """The lane vector a[i, cols[m, l], l]: each lane reads its own column (a sparse input)."""
@@ -272,11 +277,11 @@ def gather(typingctx, a, i, cols, m):
     def codegen(context, builder, sig, args):
         i_, m_ = (context.cast(builder, args[k], sig.args[k], types.intp) for k in (1, 3))
         ptrs = _column_pointers(builder, context, sig.args[0], args[0], i_, sig.args[2], args[2], m_)
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(_VEC, [ptrs.type, ir.IntType(32), _I1V, _VEC]),
-            f"llvm.masked.gather.v{LANES}f64.v{LANES}p0")
-        return builder.call(fn, [ptrs, ir.Constant(ir.IntType(32), 8), ir.Constant(_I1V, [1] * LANES),
-                                 ir.Constant(_VEC, ir.Undefined)])
+        v = ir.Constant(_VEC, ir.Undefined)
+        for l in range(LANES):
+            at = ir.Constant(ir.IntType(32), l)
+            v = builder.insert_element(v, builder.load(builder.extract_element(ptrs, at), align=8), at)
+        return v
     return lanevector(a, i, cols, m), codegen
 
 
@@ -289,16 +294,10 @@ def scatter_add(typingctx, a, i, cols, m, v):
     def codegen(context, builder, sig, args):
         i_, m_ = (context.cast(builder, args[k], sig.args[k], types.intp) for k in (1, 3))
         ptrs = _column_pointers(builder, context, sig.args[0], args[0], i_, sig.args[2], args[2], m_)
-        i32 = ir.IntType(32)
-        gfn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(_VEC, [ptrs.type, i32, _I1V, _VEC]),
-            f"llvm.masked.gather.v{LANES}f64.v{LANES}p0")
-        sfn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [_VEC, ptrs.type, i32, _I1V]),
-            f"llvm.masked.scatter.v{LANES}f64.v{LANES}p0")
-        every = ir.Constant(_I1V, [1] * LANES)
-        old = builder.call(gfn, [ptrs, ir.Constant(i32, 8), every, ir.Constant(_VEC, ir.Undefined)])
-        builder.call(sfn, [builder.fadd(old, args[4]), ptrs, ir.Constant(i32, 8), every])
+        for l in range(LANES):
+            at = ir.Constant(ir.IntType(32), l)
+            ptr = builder.extract_element(ptrs, at)
+            builder.store(builder.fadd(builder.load(ptr, align=8), builder.extract_element(args[4], at)), ptr, align=8)
         return context.get_dummy_value()
     return types.none(a, i, cols, m, v), codegen
 
