@@ -51,7 +51,7 @@ from . import engine
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
 from .network import check_update
 from .fastexp import check_exp, EXP_HI, EXP_LO, LN2_HI, LN2_LO, LOG2E, ROUND, TAYLOR, _exp_poly, exp_poly
-from .lanevec import (LANES, lanevector, above, add_to, any_lane, gather, get, is_number, magnitude, put,
+from .lanevec import (DEFAULT_WIDTH, LANES, lanevector, above, add_to, any_lane, gather, get, is_number, magnitude, put,
                       read_columns, read_steps, prefetch_steps, scatter_add, splat, started, where)
 
 # A 16-lane pass costs what 3.2-4.7 single-trial passes cost (make bench: 3.4-5.0x on the
@@ -61,7 +61,7 @@ SOLO = 3
 
 # Numba's cache keys a kernel on its source, not on LANES: only the default width is cached
 # (lanevec.width_from), so that a process of another width never loads a 16-lane kernel.
-CACHE = LANES == 16
+CACHE = LANES == DEFAULT_WIDTH
 
 
 # --------------------------------------------------------------------------- σ on lane vectors

@@ -43,6 +43,7 @@ from numba.core.typing.templates import AbstractTemplate, infer_global, signatur
 from numba.extending import intrinsic, lower_builtin, models, overload, register_model
 
 WIDTHS = (8, 16, 32)
+DEFAULT_WIDTH = 16
 
 
 def width_from(environ):
@@ -52,7 +53,7 @@ def width_from(environ):
     that all run to their budget takes: about 2 hours of one core for 8 failing 2a+step
     trials, 4 for 16, more than one session of work. Widths other than 16 are compiled
     afresh in each process, since Numba's cache does not know this setting (lanes.CACHE)."""
-    raw = environ.get("LSTM97_LANES", "16")
+    raw = environ.get("LSTM97_LANES", str(DEFAULT_WIDTH))
     if raw not in [str(w) for w in WIDTHS]:
         raise ValueError(f"LSTM97_LANES must be one of {', '.join(map(str, WIDTHS))}, got {raw!r}")
     return int(raw)
@@ -264,9 +265,9 @@ def _column_pointers(builder, context, aty, a, i, colty, cols, m):
 
 
 # gather and scatter_add load and store lane by lane, not with the hardware's gather and
-# scatter: on this Zen 4 those were slower (A/B, 2026-12-01, both cores busy with training:
-# 2c p=1000 37-42 against 42-46 ns per trial-step; the 2a/2b net with its 101 shortcut
-# columns 1.30-1.33e6 against 1.11-1.16e6 trial-steps/s with per-step updates).
+# scatter: on this Zen 4 those were slower (A/B, 2026-12-01: 2c p=1000 39.7-43.0 against
+# 41.6-46.0 ns per trial-step on a quiet core; the 2a/2b net with its 101 shortcut columns
+# 1.30-1.33e6 against 1.11-1.16e6 trial-steps/s with per-step updates, both cores busy).
 # The values are the same either way.
 @intrinsic
 def gather(typingctx, a, i, cols, m):
