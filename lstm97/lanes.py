@@ -11,7 +11,9 @@ idle lanes, which cost as much as busy ones (a call with 10 nets costs what 16 c
 
 Per lane the kernel computes exactly what ``engine._kernel`` computes, in the same order:
 the forward pass (eqs. 6-9), the traces (eqs. 25, 27), the truncated error (eqs. 19-28)
-and the online update (eq. 17) after each sequence or after each target step.
+and the online update (eq. 17) after each sequence or after each target step. The traces'
+increments are kept for up to HISTORY ticks and added before a target needs them
+(:func:`_add_history`): each trace entry gets the same additions in the same order.
 
 Lanes go through their batches in rounds, one sequence each, with the sequences aligned at
 their ends: a shorter sequence starts later, and its lane waits with its state frozen. The
@@ -197,6 +199,60 @@ def _apply_readout_step(W_k, M_k, dW_k, lr, do, fine, C, xk, nnz):
 
 
 AHEAD = 16                      # ticks ahead at which each lane's inputs are prefetched
+HISTORY = 32                    # ticks of trace increments kept before they are added
+
+
+@njit(inline="always", error_model="numpy")
+def _add_history(TI, TC, hA, hS, hI, nh, C, nnz, n_in, dense):
+    """TI[c, m] += a_i(t) x_m(t), TC[c, m] += a_c(t) x_m(t) for the nh ticks t of the history,
+    in the order of t (eqs. 25, 27): the sums engine._kernel forms one tick at a time, bit for
+    bit, since each trace entry gets the same additions in the same order. hA[t] holds a_i of
+    each cell, then a_c; hS[t] the sources: the nnz input values, then z(t-1) (column n_in + r
+    of TI); hI[t * nnz + m] each lane's column of input m (sparse inputs).
+
+    Why not add at every tick as the single-trial engine does: 16 lanes of TI and TC are 16
+    times the single trial's (6b: 43 KB of the columns a tick touches, with W_h's), more
+    than L1 holds, so each tick's read-modify-write of every trace entry streamed through L2.
+    Here each entry is loaded and stored once per nh ticks, its sum kept in registers; two
+    columns at a time, for independent chains of additions."""
+    n_s = hS.shape[1]
+    for c in range(C):
+        s = 0 if dense else nnz       # dense inputs: every lane's input m is column m
+        while s < n_s:
+            m0 = s if s < nnz else n_in + s - nnz
+            two = s + 1 < n_s
+            s1 = s + 1 if two else s
+            m1 = s1 if s1 < nnz else n_in + s1 - nnz
+            i0, c0 = get(TI, c, m0), get(TC, c, m0)
+            i1, c1 = get(TI, c, m1), get(TC, c, m1)
+            for t in range(nh):
+                a_i, a_c = get(hA, t, c), get(hA, t, C + c)
+                x0, x1 = get(hS, t, s), get(hS, t, s1)
+                i0 = i0 + a_i * x0
+                c0 = c0 + a_c * x0
+                i1 = i1 + a_i * x1
+                c1 = c1 + a_c * x1
+            if two:
+                put(TI, c, m1, i1)
+                put(TC, c, m1, c1)
+            put(TI, c, m0, i0)
+            put(TC, c, m0, c0)
+            s += 2
+        bias = TI.shape[1] - 1
+        i0, c0 = get(TI, c, bias), get(TC, c, bias)
+        for t in range(nh):
+            i0 = i0 + get(hA, t, c)
+            c0 = c0 + get(hA, t, C + c)
+        put(TI, c, bias, i0)
+        put(TC, c, bias, c0)
+    if not dense:
+        for t in range(nh):
+            for c in range(C):
+                a_i, a_c = get(hA, t, c), get(hA, t, C + c)
+                for m in range(nnz):
+                    x = get(hS, t, m)
+                    scatter_add(TI, c, hI, t * nnz + m, a_i * x)
+                    scatter_add(TC, c, hI, t * nnz + m, a_c * x)
 
 
 @njit(inline="always")
@@ -272,6 +328,10 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     TC = np.zeros((C, n_src, L))
     dW_h = np.zeros_like(W_h)
     dW_k = np.zeros_like(W_k)
+    hA = np.zeros((HISTORY, 2 * C, L))          # the traces' history: a_i, a_c of each cell,
+    hS = np.zeros((HISTORY, nnz + nr, L))       # the sources x, z(t-1),
+    hI = np.zeros((HISTORY * nnz, L), np.int64)  # each lane's input columns (sparse inputs)
+    nh = 0
     step0 = np.zeros(L, np.int64)           # lane l's step at tick tau is step0[l] + tau
     begin = np.zeros(L, np.int64)           # tick at which lane l's sequence starts
     q = np.zeros(L, np.int64)               # lane l's current sequence
@@ -311,6 +371,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             put(s, c, splat(0.0))
         TI[:, :, :] = 0.0
         TC[:, :, :] = 0.0
+        nh = 0
         for i in range(4):
             put(sums, i, splat(0.0))
 
@@ -375,24 +436,24 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                     put(dhs, c, ha * h * (1.0 - h))
             for c in range(C):
                 put(y_c, c, get(y, OG + c // S) * get(hs, c))
-            # traces (eqs. 25, 27); a waiting lane adds 0
+            # traces (eqs. 25, 27): this tick's factors and sources go to the history, which is
+            # added to TI, TC before a target needs them (_add_history); a waiting lane adds 0.
+            # (a_i, a_c go through ai, ac on the stack: written straight into hA in the cell
+            # loop, 6b ran 1-11% slower in 3 of 3 A/B pairs, both cores busy)
             for c in range(C):
-                a_i = get(ai, c)
-                a_c = get(ac, c)
-                for m in range(nnz):
-                    x = get(xv, m)
-                    if dense:
-                        add_to(TI, c, m, a_i * x)
-                        add_to(TC, c, m, a_c * x)
-                    else:
-                        scatter_add(TI, c, xi, m, a_i * x)
-                        scatter_add(TC, c, xi, m, a_c * x)
-                for r in range(nr):
-                    add_to(TI, c, n_in + r, a_i * get(z, r))
-                for r in range(nr):
-                    add_to(TC, c, n_in + r, a_c * get(z, r))
-                add_to(TI, c, bias, a_i)
-                add_to(TC, c, bias, a_c)
+                put(hA, nh, c, get(ai, c))
+                put(hA, nh, C + c, get(ac, c))
+            for m in range(nnz):
+                put(hS, nh, m, get(xv, m))
+                if not dense:
+                    for l in range(L):
+                        hI[nh * nnz + m, l] = xi[m, l]
+            for r in range(nr):
+                put(hS, nh, nnz + r, get(z, r))
+            nh += 1
+            if nh == HISTORY or any_lane(target):
+                _add_history(TI, TC, hA, hS, hI, nh, C, nnz, n_in, dense)
+                nh = 0
             for c in range(C):
                 put(z_new, c, get(y_c, c))
             for j in range(B):
