@@ -400,14 +400,22 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                     w = get(W_h, u, m) if dense else gather(W_h, u, xi, m)
                     acc = acc + w * get(xv, m)
                 put(net, u, acc)
-            for u in range(U):
-                acc = get(net, u)
+            u = 0
+            while u < U:                    # two units at a time: z(t-1) read once for both
+                u1 = u + 1 if u + 1 < U else u
+                a0 = get(net, u)
+                a1 = get(net, u1)
                 for r in range(nr):
-                    acc = acc + get(W_h, u, n_in + r) * get(z, r)
+                    z_r = get(z, r)
+                    a0 = a0 + get(W_h, u, n_in + r) * z_r
+                    a1 = a1 + get(W_h, u1, n_in + r) * z_r
                 if exact:
-                    put(net, u, acc)
+                    put(net, u1, a1)
+                    put(net, u, a0)
                 else:
-                    put(y, u, sigma_lanes(acc))
+                    put(y, u1, sigma_lanes(a1))
+                    put(y, u, sigma_lanes(a0))
+                u += 2
             if exact:
                 _sigma(net_f, y_f, U * L, exact)
             if not output_gates:
