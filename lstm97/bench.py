@@ -208,12 +208,14 @@ def _mac_loop(w, z, acc, reps):
             acc[i] += w[i] * z[i]
 
 
-WHERE_THE_TIME_GOES = """where the lanes' time goes (perf samples of the kernel, Zen 4): sigma 20-25% (exp_poly:
-13 fused multiply-adds and a division per value, near this core's throughput); the
-multiply-adds of eqs. 6-8 and of the traces (25, 27) 30-45%, most on 6b, whose lanes of
-weights and traces (~190 KB) stream through L2 every tick; gathers ~15% (each lane's inputs
-at each tick, from its own arrays), and on 2c p=1000 ~35% more: the per-lane weight columns
-of the one-hot input (gathered) and its trace columns (scattered), ~11% of it cache misses."""
+WHERE_THE_TIME_GOES = """where the lanes' time goes (Zen 4): sigma 20-25% (perf samples, 2026-11-30; exp_poly: 13
+fused multiply-adds and a division per value, near this core's throughput; skipping the units'
+sigmas took 6b from about 80 to 70 ns); the multiply-adds of eqs. 6-8 and of the traces (25,
+27), the traces added from a history of up to 32 ticks (lanes._add_history) so that 6b's 16
+lanes of traces no longer stream through L2 every tick; gathers of each lane's inputs at each
+tick; and on 2c p=1000 the per-lane weight columns of the one-hot input (gathered) and its
+trace columns (scattered): skipping either took 2c from about 41 to 33 ns, cache misses
+about 5 ns of that (2026-12-01)."""
 
 
 def lane_limits(budget):

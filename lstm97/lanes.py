@@ -37,9 +37,9 @@ same ``exp`` bit for bit; ``exp="libm"`` runs at about half the speed. A group o
 trials is cheaper in the single-trial engine with ``exp="poly"`` (``SOLO``; runner.run_lanes).
 
 Speed (``make bench``, against the single-trial engine, CPU time on one core of an AMD EPYC
-(Zen 4) shared with other jobs, 2026-11-30): at 16 lanes adding 3.9-4.3x, 6b 3.0-3.7x, 2c
-p=1000 2.8-3.1x; at 32 lanes 4.1-4.3x, 3.2-3.6x, 3.0-3.3x (before lane vectors: 1.9x, 2.1x,
-1.3x). Where the time goes: bench.py.
+(Zen 4), 2026-12-01, three runs): at 16 lanes adding 4.5-4.8x, 6b 3.9-4.4x, 2c p=1000
+3.4-3.6x (2026-11-30, before the trace history and the paired units: 6b 3.0-3.7x; before
+lane vectors: 1.9x, 2.1x, 1.3x). Where the time goes: bench.py.
 """
 import math
 
