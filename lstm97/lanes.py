@@ -37,7 +37,7 @@ same ``exp`` bit for bit; ``exp="libm"`` runs at about half the speed. A group o
 trials is cheaper in the single-trial engine with ``exp="poly"`` (``SOLO``; runner.run_lanes).
 
 Speed (``make bench``, against the single-trial engine, CPU time on one core of an AMD EPYC
-(Zen 4), 2026-12-01, three runs): at 16 lanes adding 4.5-4.8x, 6b 3.9-4.4x, 2c p=1000
+(Zen 4), 2026-12-01, three runs): at 16 lanes adding 4.5-4.9x, 6b 3.9-4.4x, 2c p=1000
 3.4-3.6x (2026-11-30, before the trace history and the paired units: 6b 3.0-3.7x; before
 lane vectors: 1.9x, 2.1x, 1.3x). Where the time goes: bench.py.
 """
@@ -219,9 +219,8 @@ def _add_history(TI, TC, hA, hS, hI, nh, C, nnz, n_in, dense):
     for c in range(C):
         s = 0 if dense else nnz       # dense inputs: every lane's input m is column m
         while s < n_s:
+            s1 = s + 1 if s + 1 < n_s else s
             m0 = s if s < nnz else n_in + s - nnz
-            two = s + 1 < n_s
-            s1 = s + 1 if two else s
             m1 = s1 if s1 < nnz else n_in + s1 - nnz
             i0, c0 = get(TI, c, m0), get(TC, c, m0)
             i1, c1 = get(TI, c, m1), get(TC, c, m1)
@@ -232,9 +231,8 @@ def _add_history(TI, TC, hA, hS, hI, nh, C, nnz, n_in, dense):
                 c0 = c0 + a_c * x0
                 i1 = i1 + a_i * x1
                 c1 = c1 + a_c * x1
-            if two:
-                put(TI, c, m1, i1)
-                put(TC, c, m1, c1)
+            put(TI, c, m1, i1)              # (m1 = m0 in a last single column: the same sums)
+            put(TC, c, m1, c1)
             put(TI, c, m0, i0)
             put(TC, c, m0, c0)
             s += 2
@@ -330,7 +328,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     dW_k = np.zeros_like(W_k)
     hA = np.zeros((HISTORY, 2 * C, L))          # the traces' history: a_i, a_c of each cell,
     hS = np.zeros((HISTORY, nnz + nr, L))       # the sources x, z(t-1),
-    hI = np.zeros((HISTORY * nnz, L), np.int64)  # each lane's input columns (sparse inputs)
+    hI = np.zeros((HISTORY * nnz, L), np.int64)  # and each lane's input columns in W_h
     nh = 0
     step0 = np.zeros(L, np.int64)           # lane l's step at tick tau is step0[l] + tau
     begin = np.zeros(L, np.int64)           # tick at which lane l's sequence starts
@@ -339,9 +337,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     X_at = np.zeros(L, np.int64)            # addresses of each lane's x_val, x_idx, targets
     I_at = np.zeros(L, np.int64)
     D_at = np.zeros(L, np.int64)
-    xi = carray(_alloca_int(nnz * L), (nnz, L))     # each lane's input columns at this tick, in W_h
-    xk = carray(_alloca_int(nnz * L), (nnz, L))     # and in W_k (shortcuts): C + xi
-    xi[:, :] = 0
+    xk = carray(_alloca_int(nnz * L), (nnz, L))     # each lane's input columns in W_k (shortcuts)
     xk[:, :] = 0
     dense = True
     for l in range(L):
@@ -378,6 +374,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
         for tau in range(T):
             # each lane's inputs and targets at this tick; a waiting lane reads x = 0, no target
             running = started(begin, tau)
+            at = nh * nnz                   # this tick's input columns: rows at..at+nnz-1 of hI
             prefetch_steps(X_at, step0, tau + AHEAD, nnz)
             prefetch_steps(D_at, step0, tau + AHEAD, K)
             if not dense:
@@ -385,7 +382,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             for m in range(nnz):
                 put(xv, m, read_steps(X_at, step0, tau, nnz, m, running, 0.0))
                 if not dense:
-                    read_columns(xi, m, I_at, step0, tau, nnz, m, running)
+                    read_columns(hI, at + m, I_at, step0, tau, nnz, m, running)
             target = splat(0.0)
             for k in range(K):
                 d = read_steps(D_at, step0, tau, K, k, running, np.nan)
@@ -397,7 +394,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             for u in range(U):
                 acc = get(W_h, u, bias)
                 for m in range(nnz):
-                    w = get(W_h, u, m) if dense else gather(W_h, u, xi, m)
+                    w = get(W_h, u, m) if dense else gather(W_h, u, hI, at + m)
                     acc = acc + w * get(xv, m)
                 put(net, u, acc)
             u = 0
@@ -453,9 +450,6 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                 put(hA, nh, C + c, get(ac, c))
             for m in range(nnz):
                 put(hS, nh, m, get(xv, m))
-                if not dense:
-                    for l in range(L):
-                        hI[nh * nnz + m, l] = xi[m, l]
             for r in range(nr):
                 put(hS, nh, nnz + r, get(z, r))
             nh += 1
@@ -473,7 +467,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                 if shortcuts and not dense:                 # this tick's input columns in W_k
                     for m in range(nnz):
                         for l in range(L):
-                            xk[m, l] = C + xi[m, l]
+                            xk[m, l] = C + hI[at + m, l]
                 for k in range(K):
                     acc = get(W_k, k, n_v - 1)
                     for c in range(C):
@@ -531,7 +525,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                             if dense:
                                 add_to(dW_h, OG + j, m, e * get(xv, m))
                             else:
-                                scatter_add(dW_h, OG + j, xi, m, e * get(xv, m))
+                                scatter_add(dW_h, OG + j, hI, at + m, e * get(xv, m))
                         for r in range(nr):
                             add_to(dW_h, OG + j, n_in + r, e * get(z, r))
                         add_to(dW_h, OG + j, bias, e)
