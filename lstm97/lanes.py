@@ -24,8 +24,9 @@ prints it). Batches of different sizes are fine: a lane whose batch is done, or 
 weights became NaN/inf, idles until the last lane is done. A lane without a target at a
 tick adds e = 0 to its Δw, which leaves Δw as it was (the traces are finite). Each tick
 gathers every lane's inputs from its own batch arrays (one masked gather per column,
-prefetched 16 ticks ahead); a sparse input's weight column is read, its trace columns
-added to, lane by lane (lanevec.gather, lanevec.scatter_add).
+prefetched 16 ticks ahead), except what the batches declare known (tasks.Batch: targets only
+at a sequence's end, inputs of 1.0); a sparse input's weight column is read, its trace
+columns added to, lane by lane (lanevec.gather, lanevec.scatter_add).
 
 exp. Numba's ``math.exp`` is a libm call (no SVML here) and does not vectorise.
 ``exp="poly"`` (default) uses ``fastexp.exp_poly``: Cody-Waite range reduction, a degree-13
@@ -37,9 +38,10 @@ same ``exp`` bit for bit; ``exp="libm"`` runs at about half the speed. A group o
 trials is cheaper in the single-trial engine with ``exp="poly"`` (``SOLO``; runner.run_lanes).
 
 Speed (``make bench``, against the single-trial engine, CPU time on one core of an AMD EPYC
-(Zen 4), 2026-12-01, three runs): at 16 lanes adding 4.5-4.9x, 6b 3.9-4.4x, 2c p=1000
-3.4-3.6x (2026-11-30, before the trace history and the paired units: 6b 3.0-3.7x; before
-lane vectors: 1.9x, 2.1x, 1.3x). Where the time goes: bench.py.
+(Zen 4), 2026-12-01, three runs each): at 16 lanes adding 4.3-5.2x, 6b 4.5-4.6x, 2c p=1000
+3.8-4.0x (before the batches' declarations, the same day: 4.5-4.9x, 3.9-4.4x, 3.4-3.6x;
+2026-11-30, before the trace history and the paired units: 6b 3.0-3.7x; before lane
+vectors: 1.9x, 2.1x, 1.3x). Where the time goes: bench.py.
 """
 import math
 
@@ -266,7 +268,7 @@ def _columns_in_order(x_idx):
 @njit(cache=CACHE, error_model="numpy")
 def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             z0, output_gates, shortcuts, lr, step_update, exact,
-            x_idx, x_val, targets, starts, first, stats, bad):
+            x_idx, x_val, targets, starts, first, stats, bad, end_targets, unit_inputs):
     """Train lane l on its batch: x_idx[l], x_val[l], targets[l], starts[l] (tuples of LANES arrays).
 
     W_h (U, n_src, LANES) holds the hidden units of lane l in [..., l], rows [input gates (B),
@@ -275,6 +277,11 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     row of lane l's sequence q, and bad[l] becomes -1, or the index of lane l's sequence
     that produced NaN/inf, after which lane l stops. If every lane's x_idx rows are 0..nnz-1
     (dense inputs, as in Exp 4-5), all lanes read the same weight columns (``dense``).
+    What every lane's batch says of itself (tasks.Batch), passed as True or None so that
+    each combination compiles to its own kernel, the tests folded away: ``end_targets``, no
+    step has a target but a sequence's last, so targets are read at a round's last tick only
+    (2c, 3-6); ``unit_inputs``, every x_val is 1.0, so a running lane's inputs are 1.0
+    without a read (one-hot tasks). Each read skipped is a masked gather per tick.
 
     Lanes go through their sequences in rounds: in each round every lane trains on its next
     sequence, and the sequences are aligned at their ends (a shorter one starts later; its
@@ -284,6 +291,8 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     with one gather per column (read_steps). Every get/put/add_to below moves one value per
     lane (lanevec.py).
     """
+    ends = end_targets is not None          # constants of this compiled kernel (see above)
+    ones = unit_inputs is not None
     L = LANES
     U, n_src = W_h.shape[0], W_h.shape[1]
     C = U - 2 * B
@@ -375,16 +384,21 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             # each lane's inputs and targets at this tick; a waiting lane reads x = 0, no target
             running = started(begin, tau)
             at = nh * nnz                   # this tick's input columns: rows at..at+nnz-1 of hI
-            prefetch_steps(X_at, step0, tau + AHEAD, nnz)
-            prefetch_steps(D_at, step0, tau + AHEAD, K)
+            if not ones:
+                prefetch_steps(X_at, step0, tau + AHEAD, nnz)
+            if not ends:
+                prefetch_steps(D_at, step0, tau + AHEAD, K)
             if not dense:
                 prefetch_steps(I_at, step0, tau + AHEAD, nnz)
             for m in range(nnz):
-                put(xv, m, read_steps(X_at, step0, tau, nnz, m, running, 0.0))
+                if ones:
+                    put(xv, m, where(running, 1.0, 0.0))
+                else:
+                    put(xv, m, read_steps(X_at, step0, tau, nnz, m, running, 0.0))
                 if not dense:
                     read_columns(hI, at + m, I_at, step0, tau, nnz, m, running)
             target = splat(0.0)
-            for k in range(K):
+            for k in range(K if tau == T - 1 or not ends else 0):
                 d = read_steps(D_at, step0, tau, K, k, running, np.nan)
                 put(tg, k, d)
                 target = where(is_number(d), 1.0, target)
@@ -633,6 +647,8 @@ def _train_group(nets, batches, lr, update, exp):
         W_h[..., l] = np.concatenate(a[:3])
         W_k[..., l] = a[3]
     M_h, M_k = np.ascontiguousarray(np.concatenate(args[0][4:7])), args[0][7]
+    ends = all(b.targets_at_ends for b in batches)
+    ones = all(b.unit_inputs for b in batches)
     sizes = [len(b) for b in batches] + [0] * (LANES - n)
     first = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     stats = np.zeros((first[-1], 4))
@@ -644,7 +660,8 @@ def _train_group(nets, batches, lr, update, exp):
                 tuple(np.ascontiguousarray(b.x_idx, np.int64) for b in lane),
                 tuple(np.ascontiguousarray(b.x_val, np.float64) for b in lane),
                 tuple(np.ascontiguousarray(b.targets, np.float64) for b in lane),
-                tuple(np.ascontiguousarray(b.starts, np.int64) for b in lane), first, stats, bad)
+                tuple(np.ascontiguousarray(b.starts, np.int64) for b in lane), first, stats, bad,
+                True if ends else None, True if ones else None)
     for l, net in enumerate(nets):
         W = net.weights
         W["W_in"][...] = W_h[:B, :, l]

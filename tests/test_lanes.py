@@ -1,6 +1,7 @@
 """Trial-parallel training (lstm97.lanes): each lane computes what the single-trial engine computes."""
 import copy
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -52,6 +53,27 @@ def test_each_lane_is_the_single_engine_after_1000_sequences(name, update):
         assert bad_a == bad_b == -1
         assert max_rel(a, b) <= 1e-9
         np.testing.assert_allclose(st_b, st_a, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["2c readings", "adding", "2a shortcuts"])
+def test_what_the_batches_claim_changes_no_result(name):
+    """Where every batch claims targets_at_ends or unit_inputs (tasks.Batch), the kernel skips
+    reading targets before a sequence's end, or the input values; without the claims it
+    reads everything. The records are the same, bit for bit."""
+    task, shape, kw, lr = CASES[name]
+    claimed = [task.sample(np.random.default_rng(s), 200) for s in range(3)]
+    plain = [replace(b, targets_at_ends=False, unit_inputs=False) for b in claimed]
+    assert any(b.targets_at_ends or b.unit_inputs for b in claimed)
+    for update in ("sequence", "step"):
+        nets = {}
+        for key, batches in (("claimed", claimed), ("plain", plain)):
+            nets[key] = [LSTM97(*shape, **kw, seed=s) for s in range(3)]
+            nets[key + " out"] = lanes.train_batches(nets[key], batches, lr, update)
+        for a, b, (st_a, bad_a), (st_b, bad_b) in zip(nets["claimed"], nets["plain"], nets["claimed out"],
+                                                      nets["plain out"]):
+            assert bad_a == bad_b
+            np.testing.assert_array_equal(st_a, st_b)
+            assert all(np.array_equal(a.weights[k], b.weights[k]) for k in lanes.KEYS)
 
 
 @pytest.mark.parametrize("update", ["sequence", "step"])

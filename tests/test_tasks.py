@@ -5,6 +5,7 @@ of 4-5 standard errors, so a correct generator fails with negligible probability
 while a wrong range, probability or variance fails reliably.
 """
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -393,6 +394,32 @@ def test_temporal_order_class_names():
 
 
 # ---------------------------------------------------------------- Batch helpers
+
+def claims_and_facts(b):
+    """What a batch says of itself (targets_at_ends, unit_inputs), and what holds."""
+    has = ~np.isnan(b.targets).all(axis=1)          # steps with a target
+    has[b.starts[1:] - 1] = False
+    return (b.targets_at_ends, b.unit_inputs), (not has.any(), bool((b.x_val == 1.0).all()))
+
+
+@pytest.mark.parametrize("make", ALL_TASKS)
+def test_a_batch_says_exactly_what_holds_of_it(make):
+    """The lane engine skips reads on these claims (lanes._kernel), so a false True would
+    change results; a missing one only costs speed. Each task claims exactly what holds:
+    targets only at the end for 2c, 3, 4, 5, 6; inputs of 1.0 for the one-hot tasks."""
+    b = make().sample(np.random.default_rng(3), 50)
+    claims, facts = claims_and_facts(b)
+    assert claims == facts
+    for part in (b.take([7, 0, 7]), Batch.concat([b, b.take([1])])):
+        assert claims_and_facts(part) == (claims, facts)
+
+
+def test_concat_claims_what_all_its_batches_claim():
+    a = VeryLongLag(10, 20).sample(np.random.default_rng(0), 5)
+    for key in ("targets_at_ends", "unit_inputs"):
+        assert getattr(Batch.concat([a, a]), key)
+        assert not getattr(Batch.concat([a, replace(a, **{key: False})]), key)
+
 
 def test_take():
     b = Adding(100).sample(np.random.default_rng(0), 20)

@@ -22,6 +22,12 @@ class Batch:
     info    dict              per-sequence extras, each an array of length n
                               (e.g. "label" for the class, "clean" for 3c's
                               noise-free target)
+    targets_at_ends  bool     no step has a target but a sequence's last one
+    unit_inputs      bool     every x_val is 1.0 (one-hot inputs)
+
+    The last two are what the generator knows of its batches (tests/test_tasks.py checks
+    them on samples); the lane engine reads fewer arrays where they hold. False claims
+    nothing.
     """
 
     x_idx: np.ndarray
@@ -30,6 +36,8 @@ class Batch:
     starts: np.ndarray
     n_in: int
     info: dict = field(default_factory=dict)
+    targets_at_ends: bool = False
+    unit_inputs: bool = False
 
     def __len__(self):
         return len(self.starts) - 1
@@ -62,7 +70,8 @@ class Batch:
         starts = offsets(lengths)
         steps = np.repeat(self.starts[idx] - starts[:-1], lengths) + np.arange(starts[-1])
         return Batch(self.x_idx[steps], self.x_val[steps], self.targets[steps], starts,
-                     self.n_in, {k: v[idx] for k, v in self.info.items()})
+                     self.n_in, {k: v[idx] for k, v in self.info.items()},
+                     self.targets_at_ends, self.unit_inputs)
 
     def end_targets(self):
         """(n, K) target of the last step of every sequence."""
@@ -84,6 +93,8 @@ class Batch:
             np.concatenate(starts),
             batches[0].n_in,
             {k: np.concatenate([b.info[k] for b in batches]) for k in keys},
+            all(b.targets_at_ends for b in batches),
+            all(b.unit_inputs for b in batches),
         )
 
 
@@ -92,7 +103,7 @@ def offsets(lengths):
     return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
 
 
-def onehot_batch(symbols, lengths, n_in, targets, info=None):
+def onehot_batch(symbols, lengths, n_in, targets, info=None, targets_at_ends=False):
     """Build a Batch from flat one-hot symbol indices (N,) and a (N, K) target array."""
     starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     return Batch(
@@ -102,6 +113,8 @@ def onehot_batch(symbols, lengths, n_in, targets, info=None):
         starts,
         n_in,
         info or {},
+        targets_at_ends,
+        True,
     )
 
 

@@ -47,7 +47,7 @@ class Adding:
         targets[last, 0] = self.target(x1, x2)
         x_idx = np.broadcast_to(np.arange(2, dtype=np.int64), (starts[-1], 2)).copy()
         return Batch(x_idx, x_val, targets, starts, 2,
-                     {"X1": x1, "X2": x2, "pos1": pos1, "pos2": pos2})
+                     {"X1": x1, "X2": x2, "pos1": pos1, "pos2": pos2}, targets_at_ends=True)
 
 
 class Multiplication(Adding):

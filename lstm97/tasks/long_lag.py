@@ -71,4 +71,4 @@ class VeryLongLag:
         symbols[starts[1:] - 1] = p  # e
         targets = np.full((starts[-1], 2), np.nan)
         targets[starts[1:] - 1] = np.eye(2)[label]
-        return onehot_batch(symbols, lengths, p + 4, targets, {"label": label})
+        return onehot_batch(symbols, lengths, p + 4, targets, {"label": label}, targets_at_ends=True)

@@ -44,4 +44,5 @@ class TemporalOrder:
         label = xy @ (2 ** np.arange(self.n_relevant - 1, -1, -1))
         targets = np.full((starts[-1], self.n_out), np.nan)
         targets[last] = np.eye(self.n_out)[label]
-        return onehot_batch(symbols, lengths, self.n_in, targets, {"label": label, "positions": positions})
+        return onehot_batch(symbols, lengths, self.n_in, targets, {"label": label, "positions": positions},
+                            targets_at_ends=True)

@@ -50,4 +50,4 @@ class TwoSequence:
         targets = np.full((total, 1), np.nan)
         targets[starts[1:] - 1, 0] = target
         return Batch(np.zeros((total, 1), np.int64), x[:, None], targets, starts, 1,
-                     {"label": label, "clean": clean})
+                     {"label": label, "clean": clean}, targets_at_ends=True)
