@@ -415,6 +415,31 @@ def study_runtime(study, label="08_readings"):
     return line, hours, est, unknown
 
 
+SINGLE_TRIAL = "lstm97.engine"     # the learner of a record that names none (made before records named it)
+
+
+def learner_hours(records):
+    """Measured core-hours and trials per learner, from each record's ``engine`` (up to its
+    colon: "lstm97.lanes", "lstm97.rtrl", ...), most hours first."""
+    out = {}
+    for r in records:
+        name = r.get("engine", SINGLE_TRIAL).split(":")[0]
+        hours, n = out.get(name, (0.0, 0))
+        out[name] = (hours + r["wall_time"] / 3600, n + 1)
+    return sorted(out.items(), key=lambda kv: -kv[1][0])
+
+
+def learner_line(records):
+    """The README's sentence on which learners made the measured core-hours."""
+    parts = [f"{name} {hours:.1f} ({n:,} trials)" for name, (hours, n) in learner_hours(records)]
+    return ("By the learner each record names (those naming none are the single-trial engine's), core-hours: "
+            + ", ".join(parts) + ". A run today trains the truncated-gradient rows in SIMD lanes "
+            "(lstm97.lanes; a group of 3 trials or fewer in the single-trial engine with exp_poly), "
+            "faster per trial-step than the single-trial engine (`make bench`). The rows that "
+            f"{SINGLE_TRIAL} recorded were not re-run in lanes, so the time above is the records', "
+            "not a run's of today.")
+
+
 def readme_block(pairs, missing, study=None, study_rows=None, competitors=None):
     """The generated part of the README's Results section: compute and the runtime of a paper-scale
     ``make reproduce``, ours beside the paper for every row, when the nets learn versus when the
@@ -453,6 +478,10 @@ def readme_block(pairs, missing, study=None, study_rows=None, competitors=None):
         "show on the 2a/2b net in `make bench`, rounded up):",
         "",
         runtime,
+        "",
+        learner_line([r for _, recs in pairs for r in recs]
+                     + [r for _, recs, _ in (study or []) for r in recs]
+                     + [r for recs in (competitors or {}).values() for r in recs]),
         "",
         markdown_rows(pairs),
         "",

@@ -55,23 +55,27 @@ def test_each_lane_is_the_single_engine_after_1000_sequences(name, update):
         np.testing.assert_allclose(st_b, st_a, rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["2c readings", "adding", "2a shortcuts"])
-def test_what_the_batches_claim_changes_no_result(name):
+@pytest.mark.parametrize("update", ["sequence", "step"])
+def test_what_the_batches_claim_changes_no_result(update):
     """Where every batch claims targets_at_ends or unit_inputs (tasks.Batch), the kernel skips
-    reading targets before a sequence's end, or the input values; without the claims it
-    reads everything. The records are the same, bit for bit."""
-    task, shape, kw, lr = CASES[name]
+    reading targets before a sequence's end, or the input values; without a claim it reads
+    them. 2c's batches claim both; trained with both, with either alone, the records are the
+    same, bit for bit. Each read is also tested against the engine where no claim spares it:
+    the targets on the Reber and 2a nets (their batches claim unit_inputs only), the input
+    values on adding (targets_at_ends only). No task's batches claim neither (a Batch built by
+    hand does), so that kernel, one more to compile, is left out here."""
+    task, shape, kw, lr = CASES["2c readings"]
     claimed = [task.sample(np.random.default_rng(s), 200) for s in range(3)]
-    plain = [replace(b, targets_at_ends=False, unit_inputs=False) for b in claimed]
-    assert any(b.targets_at_ends or b.unit_inputs for b in claimed)
-    for update in ("sequence", "step"):
-        nets = {}
-        for key, batches in (("claimed", claimed), ("plain", plain)):
-            nets[key] = [LSTM97(*shape, **kw, seed=s) for s in range(3)]
-            nets[key + " out"] = lanes.train_batches(nets[key], batches, lr, update)
-        for a, b, (st_a, bad_a), (st_b, bad_b) in zip(nets["claimed"], nets["plain"], nets["claimed out"],
-                                                      nets["plain out"]):
-            assert bad_a == bad_b
+    assert all(b.targets_at_ends and b.unit_inputs for b in claimed)
+    runs = []
+    for key in (None, "targets_at_ends", "unit_inputs"):
+        batches = [replace(b, **{key: False}) for b in claimed] if key else claimed
+        nets = [LSTM97(*shape, **kw, seed=s) for s in range(3)]
+        runs.append((nets, lanes.train_batches(nets, batches, lr, update)))
+    (ref, ref_out), *others = runs
+    for nets, out in others:
+        for a, b, (st_a, bad_a), (st_b, bad_b) in zip(ref, nets, ref_out, out):
+            assert bad_a == bad_b == -1
             np.testing.assert_array_equal(st_a, st_b)
             assert all(np.array_equal(a.weights[k], b.weights[k]) for k in lanes.KEYS)
 

@@ -51,3 +51,17 @@ def test_a_partly_recorded_row_is_estimated_from_its_own_trials():
     block = summary.readme_block(pairs, [])
     assert "2a+step (10 of 18)" in block
     assert f"takes about {(measured + estimated) / 2:.0f} hours on 2 cores" in block
+
+
+def test_core_hours_are_summed_per_learner_and_unnamed_records_are_the_single_trial_engine():
+    lanes = _records(3, 3600.0, 10)
+    for r in lanes:
+        r["engine"] = "lstm97.lanes: truncated gradient, eqs. 19-28, trials in SIMD lanes, exp_poly"
+    rtrl = [dict(r, engine="lstm97.rtrl: real-time recurrent learning") for r in _records(2, 720.0, 10)]
+    old = _records(4, 1800.0, 10)                        # records from before they named a learner
+    assert summary.learner_hours(old + rtrl + lanes) == [
+        ("lstm97.lanes", (3.0, 3)), ("lstm97.engine", (2.0, 4)), ("lstm97.rtrl", (0.4, 2))]
+    line = summary.learner_line(old + lanes)
+    assert "lstm97.lanes 3.0 (3 trials), lstm97.engine 2.0 (4 trials)." in line
+    pairs = [(EXPERIMENTS["2b"], old)]
+    assert line.replace("lstm97.lanes 3.0 (3 trials), ", "") in summary.readme_block(pairs, [])
