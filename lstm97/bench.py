@@ -214,7 +214,7 @@ sigmas took 6b from about 80 to 70 ns); the multiply-adds of eqs. 6-8 and of the
 27), the traces added from a history of up to 32 ticks (lanes._add_history) so that 6b's 16
 lanes of traces no longer stream through L2 every tick; gathers of each lane's inputs at each
 tick (a masked gather costs: not reading targets before a sequence's end, nor one-hot input
-values, which the batches declare, took 2c from 39-44 to 36-37 ns, 2026-12-01); and on 2c
+values, which the batches declare, took 2c from 39-44 to 35-37 ns, 2026-12-01); and on 2c
 p=1000 the per-lane weight columns of the one-hot input (gathered) and its trace columns
 (scattered): skipping either took 2c from about 41 to 33 ns, cache misses about 5 ns of that
 (2026-12-01)."""
