@@ -290,7 +290,6 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     with one gather per column (read_steps). Every get/put/add_to below moves one value per
     lane (lanevec.py).
     """
-    ends, ones = end_targets, unit_inputs
     L = LANES
     U, n_src = W_h.shape[0], W_h.shape[1]
     C = U - 2 * B
@@ -382,24 +381,25 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             # each lane's inputs and targets at this tick; a waiting lane reads x = 0, no target
             running = started(begin, tau)
             at = nh * nnz                   # this tick's input columns: rows at..at+nnz-1 of hI
-            if not ones:
+            if not unit_inputs:
                 prefetch_steps(X_at, step0, tau + AHEAD, nnz)
-            if not ends:
+            if not end_targets:
                 prefetch_steps(D_at, step0, tau + AHEAD, K)
             if not dense:
                 prefetch_steps(I_at, step0, tau + AHEAD, nnz)
             for m in range(nnz):
-                if ones:
+                if unit_inputs:
                     put(xv, m, where(running, 1.0, 0.0))
                 else:
                     put(xv, m, read_steps(X_at, step0, tau, nnz, m, running, 0.0))
                 if not dense:
                     read_columns(hI, at + m, I_at, step0, tau, nnz, m, running)
             target = splat(0.0)
-            for k in range(K if tau == T - 1 or not ends else 0):
-                d = read_steps(D_at, step0, tau, K, k, running, np.nan)
-                put(tg, k, d)
-                target = where(is_number(d), 1.0, target)
+            if tau == T - 1 or not end_targets:     # else no lane has a target at this tick
+                for k in range(K):
+                    d = read_steps(D_at, step0, tau, K, k, running, np.nan)
+                    put(tg, k, d)
+                    target = where(is_number(d), 1.0, target)
             put(has, target)
             # net inputs of gates and cells (eqs. 6-8), sources u = [x(t), z(t-1), 1], then σ
             # (the input part first for all units: a sparse input's gathers then overlap)
@@ -645,8 +645,6 @@ def _train_group(nets, batches, lr, update, exp):
         W_h[..., l] = np.concatenate(a[:3])
         W_k[..., l] = a[3]
     M_h, M_k = np.ascontiguousarray(np.concatenate(args[0][4:7])), args[0][7]
-    ends = all(b.targets_at_ends for b in batches)
-    ones = all(b.unit_inputs for b in batches)
     sizes = [len(b) for b in batches] + [0] * (LANES - n)
     first = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     stats = np.zeros((first[-1], 4))
@@ -659,7 +657,7 @@ def _train_group(nets, batches, lr, update, exp):
                 tuple(np.ascontiguousarray(b.x_val, np.float64) for b in lane),
                 tuple(np.ascontiguousarray(b.targets, np.float64) for b in lane),
                 tuple(np.ascontiguousarray(b.starts, np.int64) for b in lane), first, stats, bad,
-                ends, ones)
+                all(b.targets_at_ends for b in batches), all(b.unit_inputs for b in batches))
     for l, net in enumerate(nets):
         W = net.weights
         W["W_in"][...] = W_h[:B, :, l]

@@ -3,6 +3,7 @@ import numpy as np
 
 from . import paper
 from .experiments import VARIANTS
+from .runner import ENGINE
 
 COLUMNS = ("trials", "success_pct", "mean", "median", "min", "max", "ratio", "st1", "wrong",
            "test_size", "fraction_misclassified", "av_difference", "mse")
@@ -415,15 +416,12 @@ def study_runtime(study, label="08_readings"):
     return line, hours, est, unknown
 
 
-SINGLE_TRIAL = "lstm97.engine"     # the learner of a record that names none (made before records named it)
-
-
 def learner_hours(records):
     """Measured core-hours and trials per learner, from each record's ``engine`` (up to its
     colon: "lstm97.lanes", "lstm97.rtrl", ...), most hours first."""
     out = {}
     for r in records:
-        name = r.get("engine", SINGLE_TRIAL).split(":")[0]
+        name = r.get("engine", ENGINE).split(":")[0]     # naming none: made before records named it
         hours, n = out.get(name, (0.0, 0))
         out[name] = (hours + r["wall_time"] / 3600, n + 1)
     return sorted(out.items(), key=lambda kv: -kv[1][0])
@@ -434,10 +432,9 @@ def learner_line(records):
     parts = [f"{name} {hours:.1f} ({n:,} trials)" for name, (hours, n) in learner_hours(records)]
     return ("By the learner each record names (those naming none are the single-trial engine's), core-hours: "
             + ", ".join(parts) + ". A run today trains the truncated-gradient rows in SIMD lanes "
-            "(lstm97.lanes; a group of 3 trials or fewer in the single-trial engine with exp_poly), "
-            "faster per trial-step than the single-trial engine (`make bench`). The rows that "
-            f"{SINGLE_TRIAL} recorded were not re-run in lanes, so the time above is the records', "
-            "not a run's of today.")
+            "(lstm97.lanes), faster per trial-step than the single-trial engine (`make bench`). The "
+            f"rows that {ENGINE.split(':')[0]} recorded were not re-run in lanes, so the time above "
+            "is the records', not a run's of today.")
 
 
 def readme_block(pairs, missing, study=None, study_rows=None, competitors=None):

@@ -71,7 +71,7 @@ class Batch:
         steps = np.repeat(self.starts[idx] - starts[:-1], lengths) + np.arange(starts[-1])
         return Batch(self.x_idx[steps], self.x_val[steps], self.targets[steps], starts,
                      self.n_in, {k: v[idx] for k, v in self.info.items()},
-                     self.targets_at_ends, self.unit_inputs)
+                     targets_at_ends=self.targets_at_ends, unit_inputs=self.unit_inputs)
 
     def end_targets(self):
         """(n, K) target of the last step of every sequence."""
@@ -93,8 +93,8 @@ class Batch:
             np.concatenate(starts),
             batches[0].n_in,
             {k: np.concatenate([b.info[k] for b in batches]) for k in keys},
-            all(b.targets_at_ends for b in batches),
-            all(b.unit_inputs for b in batches),
+            targets_at_ends=all(b.targets_at_ends for b in batches),
+            unit_inputs=all(b.unit_inputs for b in batches),
         )
 
 
@@ -113,8 +113,8 @@ def onehot_batch(symbols, lengths, n_in, targets, info=None, targets_at_ends=Fal
         starts,
         n_in,
         info or {},
-        targets_at_ends,
-        True,
+        targets_at_ends=targets_at_ends,
+        unit_inputs=True,
     )
 
 
