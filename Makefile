@@ -39,9 +39,10 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
+# Each pytest runs in two worker processes (pytest-xdist); nbval keeps a notebook's cells together.
 test: $(ENV)
-	$(RUN) pytest tests
-	$(RUN) pytest --nbval-lax -p no:cacheprovider $(NOTEBOOKS)
+	$(RUN) pytest -n 2 --dist worksteal tests
+	$(RUN) pytest -n 2 --dist loadfile --nbval-lax -p no:cacheprovider $(NOTEBOOKS)
 
 # The notebook targets call lstm97/notebooks.py; its docstring lists the conventions every notebook
 # follows (one `parameters` cell whose defaults are what `render` uses, nbval tags instead of
