@@ -4,8 +4,9 @@
   python -m lstm97 run EXPERIMENT [--trials N] [--scale smoke|paper] [--results DIR] [--json]
   python -m lstm97 readme [--check]
 
-The environment variable LSTM97_LANES (8, 16 or 32; default 16) sets how many trials a process
-trains at once in the lane engine; records are the same at every width (lstm97/lanevec.py).
+The environment variable LSTM97_LANES (8, 16 or 32) sets how many trials a process trains at
+once in the lane engine; records are the same at every width (lstm97/lanevec.py). Unset, it is
+16, and 8 in the worker processes of a run that gives each of them 8 trials or fewer.
 
 `run` writes one record per trial into DIR/EXPERIMENT/ (default DIR: results/<scale> under the
 current directory) and reuses the records already there. The committed records in data/results

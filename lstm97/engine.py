@@ -11,14 +11,16 @@ What makes it fast:
 - traces are kept only for input gates and cells (output gates need none, eq. 22);
 - output units are computed only at steps with a target (or when outputs are stored);
   with one target per sequence that saves K of the ~2B + 2C + K exp() calls a step;
-- all work arrays are allocated once per call, nothing inside the step loop.
+- all work arrays are allocated once per call, nothing inside the step loop;
+- the σ of a step's gates and cells run in one loop (``fastexp.sigma_array``), which
+  vectorises with exp_poly and lets libm's calls overlap (README, "Performance").
 """
 import math
 
 import numpy as np
 from numba import njit
 
-from .fastexp import _exp_poly, check_exp
+from .fastexp import _exp_poly, check_exp, sigma_array
 from .network import G_AFFINE, H_AFFINE, check_update
 
 # columns of the per-sequence statistics the kernel returns
@@ -28,15 +30,6 @@ SSE, ABS_ALL, ABS_END, ERR_END = range(4)
 @njit(cache=True, error_model="numpy")
 def _sig(x):
     return 1.0 / (1.0 + math.exp(-x))
-
-
-@njit(cache=True, error_model="numpy")
-def _sigma(x, exact):
-    """σ(x) = 1/(1+e^-x) (eq. 3): with libm's exp if ``exact``, else with fastexp's exp_poly,
-    the lane engine's (so that a trial of a few can leave the lanes, runner.run_lanes)."""
-    if exact:
-        return 1.0 / (1.0 + math.exp(-x))
-    return 1.0 / (1.0 + _exp_poly(-x))
 
 
 @njit(inline="always", error_model="numpy")
@@ -116,9 +109,15 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
     z = np.zeros(nr)
     z_new = np.zeros(nr)
     s = np.zeros(C)
-    y_in = np.zeros(B)
-    y_out = np.zeros(B)
+    U = 2 * B + C
+    net = np.zeros(U)               # net inputs of [input gates, output gates, cells] (eqs. 6-8)
+    y = np.zeros(U)                 # their σ
+    y_in = y[:B]
+    y_out = y[B:2 * B]
+    sg = y[2 * B:]
     G = np.zeros(C)
+    dg = np.zeros(C)
+    sh = np.zeros(C)
     hs = np.zeros(C)
     dhs = np.zeros(C)
     y_c = np.zeros(C)
@@ -153,46 +152,53 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
         abs_end = 0.0
         err_end = 0.0
         for t in range(starts[q], starts[q + 1]):
-            # hidden layer: gates (eqs. 6-7), sources u = [x(t), z(t-1), 1]
+            # net inputs of gates and cells (eqs. 6-8), sources u = [x(t), z(t-1), 1]
             for j in range(B):
                 acc = W_in[j, bias]
                 for m in range(nnz):
                     acc += W_in[j, x_idx[t, m]] * x_val[t, m]
                 for r in range(nr):
                     acc += R_in[j, r] * z[r]
-                y_in[j] = _sigma(acc, exact)
+                net[j] = acc
                 if output_gates:
                     acc = W_out[j, bias]
                     for m in range(nnz):
                         acc += W_out[j, x_idx[t, m]] * x_val[t, m]
                     for r in range(nr):
                         acc += R_out[j, r] * z[r]
-                    y_out[j] = _sigma(acc, exact)
-                else:
-                    y_out[j] = 1.0
-            # cells: CEC state (eq. 8) and output (eq. 9); traces (eqs. 25, 27)
+                    net[B + j] = acc
             for c in range(C):
-                j = blk[c]
                 acc = W_c[c, bias]
                 for m in range(nnz):
                     acc += W_c[c, x_idx[t, m]] * x_val[t, m]
                 for r in range(nr):
                     acc += R_c[c, r] * z[r]
-                sg = _sigma(acc, exact)
-                G[c] = ga * sg + gb
-                dg = ga * sg * (1.0 - sg)
-                s[c] += y_in[j] * G[c]
-                if h_identity:
+                net[2 * B + c] = acc
+            # σ of all of them in one loop, which vectorises with exp_poly
+            sigma_array(net, y, U, exact)
+            if not output_gates:
+                for j in range(B):
+                    y_out[j] = 1.0
+            # cells: CEC state (eq. 8) and output (eq. 9); traces (eqs. 25, 27)
+            for c in range(C):
+                G[c] = ga * sg[c] + gb
+                dg[c] = ga * sg[c] * (1.0 - sg[c])
+                s[c] += y_in[blk[c]] * G[c]
+            if h_identity:
+                for c in range(C):
                     hs[c] = s[c]
                     dhs[c] = 1.0
-                else:
-                    sh = _sigma(s[c], exact)
-                    hs[c] = ha * sh + hb
-                    dhs[c] = ha * sh * (1.0 - sh)
+            else:
+                sigma_array(s, sh, C, exact)
+                for c in range(C):
+                    hs[c] = ha * sh[c] + hb
+                    dhs[c] = ha * sh[c] * (1.0 - sh[c])
+            for c in range(C):
+                j = blk[c]
                 y_c[c] = y_out[j] * hs[c]
                 if learn:
                     ai = G[c] * y_in[j] * (1.0 - y_in[j])
-                    ac = dg * y_in[j]
+                    ac = dg[c] * y_in[j]
                     for m in range(nnz):
                         col = x_idx[t, m]
                         TI[c, col] += ai * x_val[t, m]

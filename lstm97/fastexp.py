@@ -75,6 +75,20 @@ def _exp_poly(x):
     return math.inf if x > EXP_HI else y
 
 
+@njit(inline="always", error_model="numpy")
+def sigma_array(x, y, n, exact):
+    """y[i] = σ(x[i]) = 1/(1+exp(-x[i])) (eq. 3) for i < n, with math.exp if exact, else
+    _exp_poly: the engines' σ of a layer's net inputs, in one loop that vectorises with
+    exp_poly. Two loops, not one with the test inside: LLVM would compute both exps and
+    select (math.exp has no side effects), calling libm's exp in every element."""
+    if exact:
+        for i in range(n):
+            y[i] = 1.0 / (1.0 + math.exp(-x[i]))
+    else:
+        for i in range(n):
+            y[i] = 1.0 / (1.0 + _exp_poly(-x[i]))
+
+
 @njit(cache=True, error_model="numpy")
 def exp_poly(x):
     """:func:`_exp_poly` as a function of its own (tests, bench). The kernel inlines

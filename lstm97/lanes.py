@@ -38,8 +38,9 @@ same ``exp`` bit for bit; ``exp="libm"`` runs at about half the speed. A group o
 trials is cheaper in the single-trial engine with ``exp="poly"`` (``SOLO``; runner.run_lanes).
 
 Speed (``make bench``, against the single-trial engine, CPU time on one core of an AMD EPYC
-(Zen 4), 2026-12-01, three runs each): at 16 lanes adding 4.3-5.2x, 6b 4.5-4.6x, 2c p=1000
-3.8-4.0x (before the batches' declarations, the same day: 4.5-4.9x, 3.9-4.4x, 3.4-3.6x;
+(Zen 4), 2026-12-01, three runs each): at 16 lanes adding 4.0-4.4x, 6b 3.3-3.6x, 2c p=1000
+3.1-3.5x against the single-trial engine with its σ loop (README, "Performance"); against
+that engine before it, 4.3-5.2x, 3.8-4.6x, 3.8-4.0x (before the batches' declarations, the same day: 4.5-4.9x, 3.9-4.4x, 3.4-3.6x;
 2026-11-30, before the trace history and the paired units: 6b 3.0-3.7x; before lane
 vectors: 1.9x, 2.1x, 1.3x). Where the time goes: bench.py.
 """
@@ -54,14 +55,16 @@ from numba.extending import intrinsic
 from . import engine
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
 from .network import check_update
-from .fastexp import check_exp, EXP_HI, EXP_LO, LN2_HI, LN2_LO, LOG2E, ROUND, TAYLOR, _exp_poly, exp_poly
+from .fastexp import check_exp, sigma_array, EXP_HI, EXP_LO, LN2_HI, LN2_LO, LOG2E, ROUND, TAYLOR, _exp_poly, exp_poly
 from .lanevec import (DEFAULT_WIDTH, LANES, lanevector, above, add_to, any_lane, gather, get, is_number, magnitude, put,
                       read_columns, read_steps, prefetch_steps, scatter_add, splat, started, where)
 
-# A 16-lane pass costs what 3.2-4.7 single-trial passes cost (make bench: 3.4-5.0x on the
-# adding, 6b and 2c nets), so a group of up to SOLO trials trains in the single-trial engine
-# with exp="poly" instead, one trial after another: the same records, bit for bit.
-SOLO = 3
+# A group of up to SOLO trials trains in the single-trial engine with exp="poly" instead, one
+# trial after another: the same records, bit for bit, and cheaper where SOLO single-trial
+# steps cost less than a pass of all lanes. Measured (bench.py's nets, 2026-12-01, one pinned
+# core, best of 7, two runs each): a pass of 8 lanes costs 2.3-2.7 steps of the single-trial
+# engine with exp="poly", of 16 lanes 3.7-4.6, of 32 lanes 7.3-10.0.
+SOLO = {8: 2, 16: 3, 32: 7}[LANES]
 
 # Numba's cache keys a kernel on its source, not on LANES: only the default width is cached
 # (lanevec.width_from), so that a process of another width never loads a 16-lane kernel.
@@ -72,7 +75,7 @@ CACHE = LANES == DEFAULT_WIDTH
 @intrinsic
 def sigma_lanes(typingctx, v):
     """σ(v) = 1/(1+exp_poly(-v)) in every lane of a lane vector: the operations of
-    :func:`_exp_poly` and :func:`_sigma`, in the same order, on all lanes at once (tested
+    :func:`_exp_poly` and :func:`fastexp.sigma_array`, in the same order, on all lanes at once (tested
     bit for bit against them), in registers: the LANES/8 AVX-512 registers' chains of 13
     dependent multiply-adds interleave, where the vectorised loop over an array of net
     inputs ran one chain at a time (A/B: 5-11% faster on the bench's nets)."""
@@ -104,19 +107,6 @@ def sigma_lanes(typingctx, v):
         e = builder.select(builder.fcmp_ordered(">", x, c(EXP_HI)), c(math.inf), y)
         return builder.fdiv(c(1.0), builder.fadd(c(1.0), e))
     return lanevector(v), codegen
-
-
-@njit(inline="always", error_model="numpy")
-def _sigma(x, y, n, exact):
-    """y[i] = σ(x[i]) = 1/(1+exp(-x[i])) (eq. 3) for i < n, with math.exp if exact, else
-    _exp_poly. Two loops, not one with the test inside: LLVM would compute both exps and
-    select (math.exp has no side effects), calling libm's exp in every lane."""
-    if exact:
-        for i in range(n):
-            y[i] = 1.0 / (1.0 + math.exp(-x[i]))
-    else:
-        for i in range(n):
-            y[i] = 1.0 / (1.0 + _exp_poly(-x[i]))
 
 
 # --------------------------------------------------------------------------- the kernel
@@ -426,7 +416,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                     put(y, u, sigma_lanes(a0))
                 u += 2
             if exact:
-                _sigma(net_f, y_f, U * L, exact)
+                sigma_array(net_f, y_f, U * L, exact)
             if not output_gates:
                 for j in range(B):
                     put(y, OG + j, splat(1.0))
@@ -446,7 +436,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                     put(hs, c, get(s, c))
                     put(dhs, c, splat(1.0))
             else:
-                _sigma(s_f, sh_f, C * L, exact)
+                sigma_array(s_f, sh_f, C * L, exact)
                 for c in range(C):
                     h = get(sh, c)
                     put(hs, c, ha * h + hb)
@@ -489,7 +479,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                             w = get(W_k, k, C + m) if dense else gather(W_k, k, xk, m)
                             acc = acc + w * get(xv, m)
                     put(net_k, k, acc)
-                _sigma(net_kf, y_kf, K * L, exact)
+                sigma_array(net_kf, y_kf, K * L, exact)
                 # error (eqs. 16, 19); e_k = 0 where a lane has no target (d = NaN there)
                 E = splat(0.0)
                 mx = splat(0.0)

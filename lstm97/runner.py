@@ -19,13 +19,14 @@ import sys
 import time
 import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
-from . import SOURCES, bptt, elman, engine, fullgrad, guessing, lanes, rnn, rtrl
+from . import SOURCES, bptt, elman, engine, fullgrad, guessing, lanes, lanevec, rnn, rtrl
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
 from .experiments import get
 from .network import LSTM97
@@ -726,6 +727,38 @@ def _width(n_trials, n_workers, most=lanes.LANES):
     return max(1, min(most, -(-n_trials // n_workers)))
 
 
+def _kernel_width(share, environ=os.environ):
+    """The lane kernel's width (LSTM97_LANES) for worker processes that train ``share`` trials
+    at once each: 8 where share <= 8, since idle lanes cost as much as busy ones and a pass of 8
+    lanes costs 0.53-0.61 of a pass of 16 (README, "Trials in SIMD lanes"; a row of 10 trials
+    on 2 processes); else None, the default. None also where the user set LSTM97_LANES: that
+    width is kept. Records are the same at every width."""
+    small = lanevec.WIDTHS[0]
+    return None if "LSTM97_LANES" in environ or share > small else small
+
+
+@contextmanager
+def _environment(name, value):
+    """os.environ[name] = value inside the block (None: left as it is), then as before. A process
+    started in the block inherits it: a spawned worker reads LSTM97_LANES as it imports lanevec."""
+    old = os.environ.get(name)
+    if value is not None:
+        os.environ[name] = str(value)
+    try:
+        yield
+    finally:
+        if value is not None:
+            if old is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = old
+
+
+def _worker_width():
+    """The lane kernel's width in this process (lanes.LANES): what a pool worker runs."""
+    return lanes.LANES
+
+
 def _drain(done, jobs, finished):
     """Pass each record from the queue ``done`` to ``finished`` until every job has ended;
     a job's error is raised here."""
@@ -746,6 +779,11 @@ def _drain(done, jobs, finished):
                 return
 
 
+def _pool(n_workers):
+    """A pool of spawned processes that end with the run (_die_with_parent)."""
+    return ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn"), initializer=_die_with_parent)
+
+
 def _run_pool(n_workers, exp_id, seed, scale, trials, finished, lanes, checkpoints=None):
     """Local processes, each training its lanes from one shared queue of trials."""
     from multiprocessing import Manager
@@ -753,12 +791,12 @@ def _run_pool(n_workers, exp_id, seed, scale, trials, finished, lanes, checkpoin
         pending, done = manager.Queue(), manager.Queue()
         for t in trials + [None] * n_workers:
             pending.put(t)
-        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn"),
-                                   initializer=_die_with_parent)
+        width = _width(len(trials), n_workers, lanes)
+        pool = _pool(n_workers)
         try:
-            jobs = [pool.submit(_lane_job, exp_id, seed, scale, pending, done, _width(len(trials), n_workers, lanes),
-                                checkpoints)
-                    for _ in range(n_workers)]
+            with _environment("LSTM97_LANES", _kernel_width(width)):   # a process starts at each submit
+                jobs = [pool.submit(_lane_job, exp_id, seed, scale, pending, done, width, checkpoints)
+                        for _ in range(n_workers)]
             _drain(done, jobs, finished)
         except KeyboardInterrupt:      # finished trials are on disk; queued ones never start
             running = list((getattr(pool, "_processes", None) or {}).values())

@@ -170,6 +170,7 @@ def test_nets_of_one_call_must_share_their_topology():
 def test_sigma_on_lane_vectors_is_the_scalar_sigma_bit_for_bit():
     """sigma_lanes (the forward pass's σ, in registers) repeats _exp_poly's operations."""
     from numba import njit
+    from lstm97.fastexp import sigma_array
     from lstm97.lanevec import LANES, get, put
 
     @njit(error_model="numpy")
@@ -179,7 +180,7 @@ def test_sigma_on_lane_vectors_is_the_scalar_sigma_bit_for_bit():
 
     @njit(error_model="numpy")
     def scalar(x, out):
-        lanes._sigma(x, out, x.size, False)
+        sigma_array(x, out, x.size, False)
 
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 10, 4000), np.linspace(-800, 800, 4000),

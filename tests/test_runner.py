@@ -276,6 +276,29 @@ def test_two_processes_sharing_one_queue_of_trials_give_the_records_of_one(tmp_p
     assert [strip(r) for r in two] == [strip(r) for r in one]
 
 
+@pytest.mark.parametrize("share, environ, width", [(5, {}, 8), (8, {}, 8), (9, {}, None), (16, {}, None),
+                                                    (5, {"LSTM97_LANES": "16"}, None)])
+def test_workers_with_8_trials_or_fewer_each_get_the_8_lane_kernel(share, environ, width):
+    """_kernel_width: 8 lanes for a share of at most 8 trials, else the default (None); a width
+    the user set is kept."""
+    assert runner._kernel_width(share, environ) == width
+
+
+def test_a_worker_started_in_the_block_runs_the_kernel_width_set_there(monkeypatch):
+    """A pool process takes LSTM97_LANES as it is when the process starts (at the first
+    submit), so _run_pool's block sets the workers' width; the parent's environment is as it
+    was afterwards."""
+    monkeypatch.delenv("LSTM97_LANES", raising=False)
+    pool = runner._pool(1)
+    try:
+        with runner._environment("LSTM97_LANES", runner._kernel_width(5)):
+            job = pool.submit(runner._worker_width)
+        assert "LSTM97_LANES" not in os.environ
+        assert job.result(timeout=300) == 8
+    finally:
+        pool.shutdown()
+
+
 class _Stop(Exception):
     pass
 
