@@ -20,7 +20,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .fastexp import _exp_poly, check_exp, sigma_array
+from .fastexp import check_exp, sigma_array
 from .network import G_AFFINE, H_AFFINE, check_update
 
 # columns of the per-sequence statistics the kernel returns
@@ -232,12 +232,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
                         acc += W_k[k, C + x_idx[t, m]] * x_val[t, m]
                 y_k[k] = acc
             # σ of all outputs in a loop of its own, which vectorises with exp_poly (2a: 101)
-            if exact:
-                for k in range(K):
-                    y_k[k] = 1.0 / (1.0 + math.exp(-y_k[k]))
-            else:
-                for k in range(K):
-                    y_k[k] = 1.0 / (1.0 + _exp_poly(-y_k[k]))
+            sigma_array(y_k, y_k, K, exact)
             if store:
                 for k in range(K):
                     outputs[t, k] = y_k[k]
