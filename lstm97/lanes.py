@@ -40,7 +40,8 @@ trials is cheaper in the single-trial engine with ``exp="poly"`` (``SOLO``; runn
 Speed (``make bench``, against the single-trial engine, CPU time on one core of an AMD EPYC
 (Zen 4), 2026-12-01, three runs each): at 16 lanes adding 4.0-4.4x, 6b 3.3-3.6x, 2c p=1000
 3.1-3.5x against the single-trial engine with its σ loop (README, "Performance"); against
-that engine before it, 4.3-5.2x, 3.8-4.6x, 3.8-4.0x (before the batches' declarations, the same day: 4.5-4.9x, 3.9-4.4x, 3.4-3.6x;
+that engine before it, 4.3-5.2x, 4.5-4.6x, 3.8-4.0x (before the batches' declarations, the
+same day: 4.5-4.9x, 3.9-4.4x, 3.4-3.6x;
 2026-11-30, before the trace history and the paired units: 6b 3.0-3.7x; before lane
 vectors: 1.9x, 2.1x, 1.3x). Where the time goes: bench.py.
 """
@@ -55,7 +56,7 @@ from numba.extending import intrinsic
 from . import engine
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
 from .network import check_update
-from .fastexp import check_exp, sigma_array, EXP_HI, EXP_LO, LN2_HI, LN2_LO, LOG2E, ROUND, TAYLOR, _exp_poly, exp_poly
+from .fastexp import check_exp, sigma_array, EXP_HI, EXP_LO, LN2_HI, LN2_LO, LOG2E, ROUND, TAYLOR, exp_poly
 from .lanevec import (DEFAULT_WIDTH, LANES, lanevector, above, add_to, any_lane, gather, get, is_number, magnitude, put,
                       read_columns, read_steps, prefetch_steps, scatter_add, splat, started, where)
 
