@@ -240,15 +240,15 @@ def test_a_trial_in_lanes_equals_the_same_trial_alone():
     and a group of at most lanes.SOLO in the single-trial engine with exp="poly"; each record
     is the one run_trial gives that trial alone, whatever the lane count."""
     from lstm97.runner import run_lanes, run_trial
-    assert lanes.SOLO == 3              # width 4: groups of 4 in lanes, the last ones alone
+    width = lanes.SOLO + 1              # at every kernel width: a group in lanes, the last one alone
     for exp_id in ("6a", "2a"):
         got = {}
-        todo = iter(range(5))
+        todo = iter(range(width + 1))
         run_lanes(exp_id, lambda: next(todo, None), lambda r: got.__setitem__(r["trial"], r),
-                  scale="smoke", width=4)
-        assert sorted(got) == [0, 1, 2, 3, 4]
+                  scale="smoke", width=width)
+        assert sorted(got) == list(range(width + 1))
         assert got[0]["curve"] != got[1]["curve"]            # the lanes are different trials
-        for t in (0, 4):
+        for t in (0, width):
             alone = run_trial(exp_id, t, scale="smoke",
                               keep_weights=runner.keep_weights(experiments.get(exp_id), t))
             assert strip(got[t]) == strip(alone)
