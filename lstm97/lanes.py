@@ -41,9 +41,9 @@ Speed (``make bench``, against the single-trial engine, CPU time on one core of 
 (Zen 4), 2026-12-01, three runs each): at 16 lanes adding 4.0-4.4x, 6b 3.3-3.6x, 2c p=1000
 3.1-3.5x against the single-trial engine with its σ loop (README, "Performance"); against
 that engine before it, 4.3-5.2x, 4.5-4.6x, 3.8-4.0x (before the batches' declarations, the
-same day: 4.5-4.9x, 3.9-4.4x, 3.4-3.6x;
-2026-11-30, before the trace history and the paired units: 6b 3.0-3.7x; before lane
-vectors: 1.9x, 2.1x, 1.3x). Where the time goes: bench.py.
+same day: 4.5-4.9x, 3.9-4.4x, 3.4-3.6x; 2026-11-30, before the trace history and the paired
+units: 6b 3.3-3.7x on a quiet core, 3.0-3.7x beside other jobs; before lane vectors: 1.9x,
+2.1x, 1.3x). Where the time goes: bench.py.
 """
 import math
 

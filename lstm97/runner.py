@@ -730,7 +730,7 @@ def _width(n_trials, n_workers, most=lanes.LANES):
 def _kernel_width(share, environ=os.environ):
     """The lane kernel's width (LSTM97_LANES) for worker processes that train ``share`` trials
     at once each: 8 where share <= 8, since idle lanes cost as much as busy ones and a pass of 8
-    lanes costs 0.53-0.61 of a pass of 16 (README, "Trials in SIMD lanes"; a row of 10 trials
+    lanes costs 0.53-0.61 of a pass of 16 (README, "Two commands"; a row of 10 trials
     on 2 processes); else None, the default. None also where the user set LSTM97_LANES: that
     width is kept. Records are the same at every width."""
     small = lanevec.WIDTHS[0]
