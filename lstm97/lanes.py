@@ -57,7 +57,8 @@ from . import engine
 from .engine import ABS_ALL, ABS_END, ERR_END, SSE
 from .network import check_update
 from .fastexp import check_exp, sigma_array, EXP_HI, EXP_LO, LN2_HI, LN2_LO, LOG2E, ROUND, TAYLOR, exp_poly
-from .lanevec import (DEFAULT_WIDTH, LANES, lanevector, above, add_to, any_lane, gather, get, is_number, magnitude, put,
+from .lanevec import (DEFAULT_WIDTH, LANES, lanevector, above, add_to, any_lane, equals, gather, get, is_number,
+                      magnitude, put,
                       read_columns, read_steps, prefetch_steps, scatter_add, splat, started, where)
 
 # A group of up to SOLO trials trains in the single-trial engine with exp="poly" instead, one
@@ -259,7 +260,7 @@ def _columns_in_order(x_idx):
 @njit(cache=CACHE, error_model="numpy")
 def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             z0, output_gates, shortcuts, lr, step_update, exact,
-            x_idx, x_val, targets, starts, first, stats, bad, end_targets, unit_inputs):
+            x_idx, x_val, targets, starts, first, stats, bad, end_targets, unit_inputs, t_idx, onehot):
     """Train lane l on its batch: x_idx[l], x_val[l], targets[l], starts[l] (tuples of LANES arrays).
 
     W_h (U, n_src, LANES) holds the hidden units of lane l in [..., l], rows [input gates (B),
@@ -271,7 +272,9 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     What every lane's batch says of itself (tasks.Batch): ``end_targets``, no step has a
     target but a sequence's last, so targets are read at a round's last tick only (2c, 3-6);
     ``unit_inputs``, every x_val is 1.0, so a running lane's inputs are 1.0 without a read
-    (one-hot tasks). Each read skipped is a masked gather per tick.
+    (one-hot tasks); ``onehot``, every step's target is 1.0 at unit t_idx[l][step] and 0.0 at
+    every other, so a tick reads one index per lane instead of K targets (2a, 2b). Each read
+    skipped is a masked gather per tick.
 
     Lanes go through their sequences in rounds: in each round every lane trains on its next
     sequence, and the sequences are aligned at their ends (a shorter one starts later; its
@@ -334,6 +337,8 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     X_at = np.zeros(L, np.int64)            # addresses of each lane's x_val, x_idx, targets
     I_at = np.zeros(L, np.int64)
     D_at = np.zeros(L, np.int64)
+    T_at = np.zeros(L, np.int64)
+    hot = np.zeros((1, L), np.int64)       # each lane's target unit at this tick (onehot)
     xk = carray(_alloca_int(nnz * L), (nnz, L))     # each lane's input columns in W_k (shortcuts)
     xk[:, :] = 0
     dense = True
@@ -345,6 +350,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
         X_at[l] = x_val[l].ctypes.data
         I_at[l] = x_idx[l].ctypes.data
         D_at[l] = targets[l].ctypes.data
+        T_at[l] = t_idx[l].ctypes.data
 
     while True:
         # a round: every active lane takes its next sequence, all ending at tick T - 1
@@ -375,7 +381,10 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             if not unit_inputs:
                 prefetch_steps(X_at, step0, tau + AHEAD, nnz)
             if not end_targets:
-                prefetch_steps(D_at, step0, tau + AHEAD, K)
+                if onehot:
+                    prefetch_steps(T_at, step0, tau + AHEAD, 1)
+                else:
+                    prefetch_steps(D_at, step0, tau + AHEAD, K)
             if not dense:
                 prefetch_steps(I_at, step0, tau + AHEAD, nnz)
             for m in range(nnz):
@@ -387,8 +396,13 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                     read_columns(hI, at + m, I_at, step0, tau, nnz, m, running)
             target = splat(0.0)
             if tau == T - 1 or not end_targets:     # else no lane has a target at this tick
+                if onehot:
+                    read_columns(hot, 0, T_at, step0, tau, 1, 0, running)
                 for k in range(K):
-                    d = read_steps(D_at, step0, tau, K, k, running, np.nan)
+                    if onehot:
+                        d = where(running, equals(hot[0], k), np.nan)
+                    else:
+                        d = read_steps(D_at, step0, tau, K, k, running, np.nan)
                     put(tg, k, d)
                     target = where(is_number(d), 1.0, target)
             put(has, target)
@@ -642,13 +656,16 @@ def _train_group(nets, batches, lr, update, exp):
     bad = np.full(LANES, -1, np.int64)
     if first[-1]:
         idle = batches[0].take([])               # the inputs of a lane without nets: no sequences
+        onehot = all(b.target_idx is not None for b in batches)
         lane = batches + [idle] * (LANES - n)
         _kernel(W_h, W_k, M_h, M_k, B, *args[0][8:], float(lr), update == "step", exp == "libm",
                 tuple(np.ascontiguousarray(b.x_idx, np.int64) for b in lane),
                 tuple(np.ascontiguousarray(b.x_val, np.float64) for b in lane),
                 tuple(np.ascontiguousarray(b.targets, np.float64) for b in lane),
                 tuple(np.ascontiguousarray(b.starts, np.int64) for b in lane), first, stats, bad,
-                all(b.targets_at_ends for b in batches), all(b.unit_inputs for b in batches))
+                all(b.targets_at_ends for b in batches), all(b.unit_inputs for b in batches),
+                tuple(np.ascontiguousarray(b.target_idx if onehot else np.zeros(0), np.int64) for b in lane),
+                onehot)
     for l, net in enumerate(nets):
         W = net.weights
         W["W_in"][...] = W_h[:B, :, l]

@@ -391,6 +391,19 @@ def started(typingctx, begin, tau):
     return lanevector(begin, tau), codegen
 
 
+@intrinsic
+def equals(typingctx, row, k):
+    """1.0 in the lanes l with row[l] == k, else 0.0 (row: int64 array of LANES)."""
+    if not (_int_row(row) and isinstance(k, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        r = _int_lanes(builder, context, sig.args[0], args[0])
+        v = _splat(builder, context.cast(builder, args[1], sig.args[1], types.int64))
+        return _from_mask(builder, builder.icmp_signed("==", r, v))
+    return lanevector(row, k), codegen
+
+
 def _gather_steps(context, builder, sig, args, elem):
     """Masked gather of elem at addr[l] + ((step0[l] + tau) * width + col) * 8 in the lanes
     where mask != 0: the value at column col of step step0[l] + tau of lane l's own array."""

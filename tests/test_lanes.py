@@ -78,6 +78,26 @@ def test_what_the_batches_claim_changes_no_result(update):
 
 
 @pytest.mark.parametrize("update", ["sequence", "step"])
+def test_one_hot_targets_read_as_units_change_no_result(update):
+    """2a's batches give the unit of each step's one-hot target (tasks.Batch.target_idx), and
+    the kernel then reads that one index per lane and tick instead of K targets. Trained with
+    and without it, the records are the same, bit for bit; the lanes hold different numbers
+    of sequences, so some run out and wait (no target) while others train."""
+    task, shape, kw, lr = CASES["2a shortcuts"]
+    given = [task.sample(np.random.default_rng(s), n) for s, n in enumerate((120, 70, 30))]
+    assert all(b.target_idx is not None for b in given)
+    runs = []
+    for batches in (given, [replace(b, target_idx=None) for b in given]):
+        nets = [LSTM97(*shape, **kw, seed=s) for s in range(3)]
+        runs.append((nets, lanes.train_batches(nets, batches, lr, update)))
+    (ref, ref_out), (nets, out) = runs
+    for a, b, (st_a, bad_a), (st_b, bad_b) in zip(ref, nets, ref_out, out):
+        assert bad_a == bad_b == -1
+        np.testing.assert_array_equal(st_a, st_b)
+        assert all(np.array_equal(a.weights[k], b.weights[k]) for k in lanes.KEYS)
+
+
+@pytest.mark.parametrize("update", ["sequence", "step"])
 @pytest.mark.parametrize("name", list(CASES))
 def test_the_engine_with_exp_poly_is_a_poly_lane_bit_for_bit(name, update):
     """What lets runner.run_lanes train a group of up to lanes.SOLO trials in the single-trial

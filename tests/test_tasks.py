@@ -46,7 +46,8 @@ def assert_lengths(b, lo, hi):
 # ---------------------------------------------------------------- determinism
 
 ALL_TASKS = [
-    lambda: EmbeddedReber.from_pair(0), lambda: NoiseFree(10), lambda: NoLocalRegularities(10),
+    lambda: EmbeddedReber.from_pair(0), lambda: EmbeddedReber.from_pair(0, targets="legal"),
+    lambda: NoiseFree(10), lambda: NoLocalRegularities(10),
     lambda: VeryLongLag(10, 20), lambda: TwoSequence(50, 3, "3a"), lambda: TwoSequence(50, 1, "3b"),
     lambda: TwoSequence(50, 3, "3c"), lambda: Adding(100), lambda: Multiplication(100),
     lambda: TemporalOrder(2), lambda: TemporalOrder(3),
@@ -396,17 +397,24 @@ def test_temporal_order_class_names():
 # ---------------------------------------------------------------- Batch helpers
 
 def claims_and_facts(b):
-    """What a batch says of itself (targets_at_ends, unit_inputs), and what holds."""
+    """What a batch says of itself (targets_at_ends, unit_inputs, target_idx), and what holds;
+    where it gives target_idx, those are the units of its targets' 1.0."""
     has = ~np.isnan(b.targets).all(axis=1)          # steps with a target
     has[b.starts[1:] - 1] = False
-    return (b.targets_at_ends, b.unit_inputs), (not has.any(), bool((b.x_val == 1.0).all()))
+    ones, zeros = (b.targets == 1.0).sum(axis=1), (b.targets == 0.0).sum(axis=1)
+    onehot = bool(((ones == 1) & (zeros == b.n_out - 1)).all())
+    if b.target_idx is not None:
+        assert np.array_equal(np.eye(b.n_out)[b.target_idx], b.targets)
+    return ((b.targets_at_ends, b.unit_inputs, b.target_idx is not None),
+            (not has.any(), bool((b.x_val == 1.0).all()), onehot))
 
 
 @pytest.mark.parametrize("make", ALL_TASKS)
 def test_a_batch_says_exactly_what_holds_of_it(make):
     """The lane engine skips reads on these claims (lanes._kernel), so a false True would
     change results; a missing one only costs speed. Each task claims exactly what holds:
-    targets only at the end for 2c, 3, 4, 5, 6; inputs of 1.0 for the one-hot tasks."""
+    targets only at the end for 2c, 3, 4, 5, 6; inputs of 1.0 for the one-hot tasks; a one-hot
+    target at every step, with its unit, for 2a, 2b and Reber's next symbol."""
     b = make().sample(np.random.default_rng(3), 50)
     claims, facts = claims_and_facts(b)
     assert claims == facts
@@ -419,6 +427,9 @@ def test_concat_claims_what_all_its_batches_claim():
     for key in ("targets_at_ends", "unit_inputs"):
         assert getattr(Batch.concat([a, a]), key)
         assert not getattr(Batch.concat([a, replace(a, **{key: False})]), key)
+    b = NoiseFree(10).sample(np.random.default_rng(0), 3)
+    assert np.array_equal(Batch.concat([b, b]).target_idx, np.concatenate([b.target_idx] * 2))
+    assert Batch.concat([b, replace(b, target_idx=None)]).target_idx is None
 
 
 def test_take():

@@ -24,10 +24,12 @@ class Batch:
                               noise-free target)
     targets_at_ends  bool     no step has a target but a sequence's last one
     unit_inputs      bool     every x_val is 1.0 (one-hot inputs)
+    target_idx       (N,) int64 or None: every step has a one-hot target, 1.0 at unit
+                              target_idx[i] and 0.0 at every other (1, 2a, 2b)
 
-    The last two are what the generator knows of its batches (tests/test_tasks.py checks
-    them on samples); the lane engine reads fewer arrays where they hold. False claims
-    nothing.
+    The last three are what the generator knows of its batches (tests/test_tasks.py checks
+    them on samples); the lane engine reads fewer arrays where they hold. False or None
+    claims nothing.
     """
 
     x_idx: np.ndarray
@@ -38,6 +40,7 @@ class Batch:
     info: dict = field(default_factory=dict)
     targets_at_ends: bool = False
     unit_inputs: bool = False
+    target_idx: np.ndarray = None
 
     def __len__(self):
         return len(self.starts) - 1
@@ -71,7 +74,8 @@ class Batch:
         steps = np.repeat(self.starts[idx] - starts[:-1], lengths) + np.arange(starts[-1])
         return Batch(self.x_idx[steps], self.x_val[steps], self.targets[steps], starts,
                      self.n_in, {k: v[idx] for k, v in self.info.items()},
-                     targets_at_ends=self.targets_at_ends, unit_inputs=self.unit_inputs)
+                     targets_at_ends=self.targets_at_ends, unit_inputs=self.unit_inputs,
+                     target_idx=None if self.target_idx is None else self.target_idx[steps])
 
     def end_targets(self):
         """(n, K) target of the last step of every sequence."""
@@ -95,6 +99,8 @@ class Batch:
             {k: np.concatenate([b.info[k] for b in batches]) for k in keys},
             targets_at_ends=all(b.targets_at_ends for b in batches),
             unit_inputs=all(b.unit_inputs for b in batches),
+            target_idx=(None if any(b.target_idx is None for b in batches)
+                        else np.concatenate([b.target_idx for b in batches])),
         )
 
 
@@ -103,8 +109,9 @@ def offsets(lengths):
     return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
 
 
-def onehot_batch(symbols, lengths, n_in, targets, info=None, targets_at_ends=False):
-    """Build a Batch from flat one-hot symbol indices (N,) and a (N, K) target array."""
+def onehot_batch(symbols, lengths, n_in, targets, info=None, targets_at_ends=False, target_idx=None):
+    """Build a Batch from flat one-hot symbol indices (N,) and a (N, K) target array
+    (target_idx: see Batch)."""
     starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     return Batch(
         np.asarray(symbols, np.int64).reshape(-1, 1),
@@ -115,6 +122,7 @@ def onehot_batch(symbols, lengths, n_in, targets, info=None, targets_at_ends=Fal
         info or {},
         targets_at_ends=targets_at_ends,
         unit_inputs=True,
+        target_idx=None if target_idx is None else np.asarray(target_idx, np.int64),
     )
 
 

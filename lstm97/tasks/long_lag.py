@@ -28,8 +28,9 @@ class NoiseFree:
         label = rng.integers(2, size=n)
         end = (p - 1 + label)[:, None]  # x = p-1, y = p
         seq = np.hstack([end, self.middle(rng, n), end])  # (n, p+1)
-        targets = np.eye(p + 1)[seq[:, 1:].ravel()]
-        return onehot_batch(seq[:, :-1].ravel(), np.full(n, p), p + 1, targets, {"label": label})
+        nxt = seq[:, 1:].ravel()
+        return onehot_batch(seq[:, :-1].ravel(), np.full(n, p), p + 1, np.eye(p + 1)[nxt], {"label": label},
+                            target_idx=nxt)
 
 
 class NoLocalRegularities(NoiseFree):

@@ -89,12 +89,14 @@ def encode(strings, targets="next"):
     first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     last = first + lengths - 1
     inputs = np.delete(full, last)
+    nxt = None
     if targets == "next":
-        targets = np.eye(len(ALPHABET))[np.delete(full, first)]
+        nxt = np.delete(full, first)
+        targets = np.eye(len(ALPHABET))[nxt]
     else:
         targets = legal_mask(strings).astype(np.float64)
     label = (full[first + 1] == ALPHABET.index("P")).astype(np.int64)
-    return onehot_batch(inputs, lengths - 1, len(ALPHABET), targets, {"label": label})
+    return onehot_batch(inputs, lengths - 1, len(ALPHABET), targets, {"label": label}, target_idx=nxt)
 
 
 def legal_mask(strings):
