@@ -19,9 +19,11 @@ unrolled by LLVM before its loop vectoriser runs, and Numba leaves the SLP vecto
 so such a loop compiles to scalar code; with a run-time trip count it vectorises, but every
 short loop pays trip-count checks and a remainder (issue 17: 1.3-2.1x instead of 4x).
 
-LANES = 16. Measured (bench.py's nets, A/B in one process): 32 was 10-13% faster than 16 on
-adding and 6b and equal on 2c p=1000; 8 was 16% slower than 16, 64 3-4% faster than 32 on
-adding/6b but 13% slower on 2c (its 6,064 weights x 64 lanes leave L2). 16 it is all the
+LANES = 16. Measured (bench.py's nets, A/B in one process, 2026-11-30): 32 was 10-13% faster
+than 16 on adding and 6b and equal on 2c p=1000; 8 was 16% slower than 16, 64 3-4% faster than
+32 on adding/6b but 13% slower on 2c (its 6,064 weights x 64 lanes leave L2). With the trace
+history (2026-12-01, README "Trials in SIMD lanes"): 32 against 16, adding 5-7% faster, 6b 6-8%
+slower, 2c equal, the 2a/2b net with per-step updates 1.3-1.6x slower. 16 it is all the
 same: an idle lane costs as much as a busy one, and the paper's rows have 10-30 trials (60
 for the Exp 1 study), so on 2 cores a row fills two groups of 16 far better than one of 32,
 and a trial still running after the others of its group have ended pays for 16 lanes, not 32.
