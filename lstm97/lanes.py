@@ -58,8 +58,7 @@ from .engine import ABS_ALL, ABS_END, ERR_END, SSE
 from .network import check_update
 from .fastexp import check_exp, sigma_array, EXP_HI, EXP_LO, LN2_HI, LN2_LO, LOG2E, ROUND, TAYLOR, exp_poly
 from .lanevec import (DEFAULT_WIDTH, LANES, lanevector, above, add_to, any_lane, equals, gather, get, is_number,
-                      magnitude, put,
-                      read_columns, read_steps, prefetch_steps, scatter_add, splat, started, where)
+                      magnitude, put, read_columns, read_steps, prefetch_steps, scatter_add, splat, started, where)
 
 # A group of up to SOLO trials trains in the single-trial engine with exp="poly" instead, one
 # trial after another: the same records, bit for bit, and cheaper where SOLO single-trial
@@ -273,7 +272,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     target but a sequence's last, so targets are read at a round's last tick only (2c, 3-6);
     ``unit_inputs``, every x_val is 1.0, so a running lane's inputs are 1.0 without a read
     (one-hot tasks); ``onehot``, every step's target is 1.0 at unit t_idx[l][step] and 0.0 at
-    every other, so a tick reads one index per lane instead of K targets (2a, 2b). Each read
+    every other, so a tick reads one index per lane instead of K targets (2a, 2b, 1). Each read
     skipped is a masked gather per tick.
 
     Lanes go through their sequences in rounds: in each round every lane trains on its next

@@ -29,10 +29,10 @@ for the Exp 1 study), so on 2 cores a row fills two groups of 16 far better than
 and a trial still running after the others of its group have ended pays for 16 lanes, not 32.
 Another width is a setting of the environment (LSTM97_LANES, :func:`width_from`), for runs
 whose trials all go to their budget: 8 lanes halve the time until a group's records are
-written (on the 2a/2b net 8 lanes measured as fast as 16 per sequence, faster per step: README,
-"Per-step updates"). The
-runner sets 8 for the worker processes it starts where each trains 8 trials or fewer
-(runner._kernel_width): a pass of 8 lanes costs 0.53-0.61 of a pass of 16.
+written (on the 2a/2b net 8 lanes measured as fast as 16 per sequence, faster per step:
+README, "Per-step updates"). The runner sets 8 for the worker processes it starts where each
+trains 8 trials or fewer (runner._kernel_width): a pass of 8 lanes costs 0.53-0.61 of a pass
+of 16.
 
 Indices are not checked (as Numba's own indexing) and not wrapped (they are never negative
 here). The array's last axis must have LANES entries; :func:`get`/:func:`put` take one index
