@@ -380,30 +380,29 @@ def any_lane(typingctx, mask):
     return types.boolean(mask), codegen
 
 
-@intrinsic
-def started(typingctx, begin, tau):
-    """1.0 in the lanes l with begin[l] <= tau, else 0.0 (begin: int64 array of LANES)."""
-    if not (_int_row(begin) and isinstance(tau, types.Integer)):
-        return None
-
-    def codegen(context, builder, sig, args):
-        b = _int_lanes(builder, context, sig.args[0], args[0])
-        t = _splat(builder, context.cast(builder, args[1], sig.args[1], types.int64))
-        return _from_mask(builder, builder.icmp_signed("<=", b, t))
-    return lanevector(begin, tau), codegen
-
-
-@intrinsic
-def equals(typingctx, row, k):
-    """1.0 in the lanes l with row[l] == k, else 0.0 (row: int64 array of LANES)."""
+def _compare_row(op, row, k):
+    """started and equals: 1.0 in the lanes l with row[l] <op> k, else 0.0 (row: int64 array of
+    LANES, k an integer; op an LLVM signed comparison)."""
     if not (_int_row(row) and isinstance(k, types.Integer)):
         return None
 
     def codegen(context, builder, sig, args):
         r = _int_lanes(builder, context, sig.args[0], args[0])
         v = _splat(builder, context.cast(builder, args[1], sig.args[1], types.int64))
-        return _from_mask(builder, builder.icmp_signed("==", r, v))
+        return _from_mask(builder, builder.icmp_signed(op, r, v))
     return lanevector(row, k), codegen
+
+
+@intrinsic
+def started(typingctx, begin, tau):
+    """1.0 in the lanes l with begin[l] <= tau, else 0.0 (begin: int64 array of LANES)."""
+    return _compare_row("<=", begin, tau)
+
+
+@intrinsic
+def equals(typingctx, row, k):
+    """1.0 in the lanes l with row[l] == k, else 0.0 (row: int64 array of LANES)."""
+    return _compare_row("==", row, k)
 
 
 def _gather_steps(context, builder, sig, args, elem):
