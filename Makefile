@@ -48,8 +48,9 @@ test: $(ENV)
 # follows (one `parameters` cell whose defaults are what `render` uses, nbval tags instead of
 # comments, a scale statement first, normalised storage). tests/test_notebooks.py checks them.
 #
-# Retrain every trial missing from $(RESULTS) (resumable) and execute each notebook into
-# $(RESULTS)/notebooks, each written to a temporary file and moved into place. Changes no tracked file.
+# Print the plan (per notebook, the trials missing from $(RESULTS) and their estimated time), train
+# them with one progress bar (resumable), then execute each notebook into $(RESULTS)/notebooks,
+# each written to a temporary file and moved into place. Changes no tracked file.
 reproduce: $(ENV)
 	$(RUN) lstm97.notebooks reproduce --scale $(SCALE) --results "$(RESULTS)" \
 	  --scheduler "$(SCHEDULER)" $(NOTEBOOKS)
@@ -61,9 +62,13 @@ render: $(ENV)
 	$(RUN) lstm97.notebooks render $(NOTEBOOKS)
 	$(RUN) lstm97 readme
 
-# Static HTML of the committed notebooks, with an index page, in $(HTML) (git-ignored).
+# The report as static pages in $(HTML) (git-ignored), readable offline (lstm97/html.py): an index
+# (the README's report part, the notebooks, the documents), every notebook of NOTEBOOKS_DIR and
+# every docs/*.md. NOTEBOOKS_DIR=results/reproduce/smoke/notebooks shows a make reproduce run.
+NOTEBOOKS_DIR ?= notebooks
 html: $(ENV)
-	$(RUN) lstm97.notebooks html --out "$(HTML)" $(NOTEBOOKS)
+	$(RUN) lstm97.notebooks html --out "$(HTML)" \
+	  $(or $(sort $(wildcard $(NOTEBOOKS_DIR)/[0-9]*.ipynb)),$(error no notebooks in $(NOTEBOOKS_DIR)))
 
 # A real Dask cluster on this machine: a scheduler and 2 single-thread workers as separate
 # processes on 127.0.0.1, then `make reproduce` through it (each worker runs one lane group at a

@@ -2,14 +2,18 @@
 
   python -m lstm97 list
   python -m lstm97 run EXPERIMENT [--trials N] [--scale smoke|paper] [--results DIR] [--json]
+  python -m lstm97 study [--train] [--results DIR]
   python -m lstm97 readme [--check]
 
-The environment variable LSTM97_LANES (8, 16 or 32) sets how many trials a process trains at
-once in the lane engine; records are the same at every width (lstm97/lanevec.py). Unset, it is
-16, and 8 in the worker processes of a run that gives each of them 8 trials or fewer.
+The environment variable LSTM97_LANES (8, 16 or 32) sets the lane kernel's width, how many
+trials a process trains at once in the lane engine; records are the same at every width
+(lstm97/lanevec.py). Unset, it is 16, and 8 in the worker processes of a run that gives each of
+them 8 trials or fewer. `run --lanes N` takes the same values.
 
-`run` writes one record per trial into DIR/EXPERIMENT/ (default DIR: results/<scale> under the
-current directory) and reuses the records already there. The committed records in data/results
+`run` takes an experiment id of `list`, a paper row (5-13), or a main run followed by readings
+(2c-5+cells-from-inputs, lstm97/readings.py). It writes one record per trial into
+DIR/EXPERIMENT/ (default DIR: results/<scale> under the current directory), after checking that
+DIR can be written, and reuses the records already there. The committed records in data/results
 are written only when `--results data/results` is given explicitly, at paper scale, and never
 beyond an experiment's configured trial count. Paper citations such as "docs/paper.md §4.4"
 refer to the project's description of the paper in docs/paper.md.
@@ -22,8 +26,9 @@ import sys
 from pathlib import Path
 
 try:
-    from . import experiments, paper
-    from .runner import SCALES, RecordError, checkpoint_path, record_path, run_trials
+    from . import experiments, paper, readings
+    from .lanevec import LANES, width
+    from .runner import SCALES, RecordError, check_writable, checkpoint_path, record_path, run_trials
 except ValueError as e:                     # a bad LSTM97_LANES (lanevec.width_from)
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
@@ -70,12 +75,16 @@ _seed = _int_from(0, "an integer >= 0")
 
 
 def _experiment(text):
-    """An experiment id, or a paper row id measured by one experiment (5-13 -> 5)."""
-    if text in experiments.EXPERIMENTS or text in ALIASES or text in experiments.BASELINES:
+    """An experiment id (experiments.get: also a main run followed by readings), or a paper row
+    id measured by one experiment (5-13 -> 5)."""
+    if text in ALIASES:
         return text
-    raise argparse.ArgumentTypeError(
-        f"unknown experiment {text!r}; see python -m lstm97 list for the ids "
-        f"(paper rows {', '.join(ALIASES)} are also accepted)")
+    try:
+        experiments.get(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{e}; paper rows {', '.join(ALIASES)} are also accepted "
+                                         f"(python -m lstm97 list)") from None
+    return text
 
 
 def _parser():
@@ -104,8 +113,9 @@ def _parser():
     run.add_argument("--scheduler", default=None, help="Dask scheduler address (or LSTM97_SCHEDULER)")
     run.add_argument("--workers", type=_positive, default=None, metavar="N",
                      help="local processes (default: all cores)")
-    run.add_argument("--lanes", type=_positive, default=16, metavar="N",
-                     help="trials trained at once per process in the lane engine (default 16, the kernel's width)")
+    run.add_argument("--lanes", default=str(LANES), metavar="N",
+                     help="trials trained at once per process in the lane engine: 8, 16 or 32, as "
+                          f"LSTM97_LANES (default {LANES}, the kernel's width)")
     run.add_argument("--seed", type=_seed, default=0, help="base seed, an integer >= 0 (default: 0)")
     run.add_argument("--json", action="store_true", help="print one JSON object")
     ap.run_parser = run
@@ -114,7 +124,8 @@ def _parser():
     study.add_argument("--results", default="data/results",
                        help="where the study's records are (default: the committed data/results, "
                             "which --train adds to: that is its purpose)")
-    study.add_argument("--train", action="store_true", help="train every planned trial not recorded yet")
+    study.add_argument("--train", action="store_true", help="train every planned trial not recorded yet "
+                       "(the results folder is checked to be writable first)")
     study.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
     readme = sub.add_parser("readme", help="rewrite the README's generated results from the records")
     readme.add_argument("--results", default="data/results")
@@ -125,34 +136,9 @@ def _parser():
 
 
 def readme(results, path, check):
-    """Replace the README's generated results block (summary.readme_block) with one from the records."""
-    from .runner import load_records
-    from .summary import README_BEGIN, README_END, readme_block
-    if not Path(results).is_dir():
-        raise ValueError(f"no results folder {results}")
-    text = Path(path).read_text()
-    if text.count(README_BEGIN) != 1 or text.count(README_END) != 1:
-        raise ValueError(f"{path} needs exactly one {README_BEGIN!r} ... {README_END!r} block")
-    from . import readings
-    from .summary import reading_rows
-    records = {i: load_records(results, i) for i in experiments.EXPERIMENTS}
-    pairs = [(experiments.EXPERIMENTS[i], r) for i, r in records.items() if r]
-    study = readings.load(results)
-    planned = dict(readings.PLAN)
-    study_pairs = [(experiments.get(i), study[i], n) for i, n in planned.items() if experiments.get(i).variant]
-    competitors = {i: load_records(results, i) for i in experiments.BASELINES}
-    block = readme_block(pairs, [i for i, r in records.items() if not r], study_pairs,
-                         reading_rows(readings.group(study), planned), competitors)
-    head, rest = text.split(README_BEGIN)
-    new = head + block + rest.split(README_END, 1)[1]
-    if check:
-        if new != text:
-            print(f"{path}: the results block differs from the records in {results}; "
-                  f"run python -m lstm97 readme", file=sys.stderr)
-            return 1
-        return 0
-    Path(path).write_text(new)
-    return 0
+    """Rewrite (or check) the README's generated blocks and headline figure (lstm97.report)."""
+    from .report import readme as rewrite_readme
+    return rewrite_readme(results, path, check)
 
 
 def _fmt(v):
@@ -203,6 +189,7 @@ def _on_interrupt(signum, frame):
 
 
 def run(ap, args):
+    lanes = width(args.lanes, "--lanes")     # the rule and the error of LSTM97_LANES (exit 2)
     exp = experiments.get(ALIASES.get(args.experiment, args.experiment))
     say = lambda msg: print(msg, file=sys.stderr)
     trials = args.trials or (exp.trials if args.scale == "paper" else min(exp.trials, 2))
@@ -221,6 +208,7 @@ def run(ap, args):
         if trials > exp.trials:
             ap.error(f"argument --trials: {exp.id} has {exp.trials} trials; the committed records "
                      f"in {COMMITTED} take no more (use another --results folder for extra trials)")
+    check_writable(folder)                               # ValueError: one line, exit 2
     scheduler = args.scheduler or os.environ.get("LSTM97_SCHEDULER") or None
     if scheduler:
         from .runner import connect
@@ -251,7 +239,7 @@ def run(ap, args):
         signal.signal(signal.SIGINT, _on_interrupt)
     try:
         records = run_trials(exp, trials, scale=args.scale, results=folder, seed=args.seed,
-                             scheduler=scheduler, workers=args.workers, lanes=args.lanes, progress=not args.json)
+                             scheduler=scheduler, workers=args.workers, lanes=lanes, progress=not args.json)
     except KeyboardInterrupt:
         done = len(_recorded(folder, exp.id, trials))
         say(f"interrupted: {done} of {trials} trials recorded in {out}; "
@@ -283,6 +271,11 @@ def study(args):
         print(f"error: argument --workers: must be a positive integer, got {args.workers}", file=sys.stderr)
         return 2
     if args.train:
+        try:
+            check_writable(args.results)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         try:
             readings.run_plan(args.results, workers=args.workers)
         except KeyboardInterrupt:
@@ -317,6 +310,11 @@ def main(argv=None):
             rows = ", ".join(f"{paper.result(r)['table']} {r}" for r in e.rows) or "- (no paper numbers)"
             print(f"{e.id:<20} {e.gradient:<6} {rows:<26} {e.criterion:<8} {e.trials:>6} {e.n_weights:>7} "
                   f"{e.lr:>5}  {e.budget:,}")
+        print("\nreadings (run any main id followed by them, e.g. 2c-5+cells-from-inputs): "
+              + ", ".join(readings.READINGS))
+        print("\nchoices where the paper is silent (docs/paper.md §6):")
+        for name, choice in experiments.CHOICES.items():
+            print(f"{name}: {choice}")
         return 0
     if args.command == "study":
         return study(args)
@@ -335,5 +333,17 @@ def main(argv=None):
         return 2
 
 
+def _command_line():
+    """main() for a shell: a reader that closes the pipe early (python -m lstm97 list | head -1)
+    ends the output quietly, with the exit status of a process that SIGPIPE ended (141)."""
+    try:
+        code = main()
+        sys.stdout.flush()                                # a closed pipe shows here at the latest
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error at exit
+        return 128 + signal.SIGPIPE
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_command_line())

@@ -400,7 +400,7 @@ def drift_in_training(exp, trial, checkpoints=(0, 100, 300, 1000), n=5, seed=0):
 
 # --------------------------------------------------------------------------- Exp 1 failures
 OPEN_GATE = 0.1       # a block can take in error at a step if its output gate is above this ...
-OPEN_H = 0.05         # ... and the mean h'(s) of its cells is above this (issue 15's thresholds)
+OPEN_H = 0.05         # ... and the mean h'(s) of its cells is above this (fixed before the readings study ran)
 
 
 def reber_penultimate(net, task):
@@ -475,3 +475,186 @@ def reber_failure_kinds(exp, records):
     recall = sum(f["most_frequent"].startswith("recall") for f in failed)
     return dict(experiment=exp.id, failed_nets=len(failed), mostly_recall=recall,
                 mostly_short_lag=len(failed) - recall)
+
+
+# --------------------------------------------------------------------------- notebooks 02 and 03
+def ranking_by_task(rows, lstm=()):
+    """The paper's ranking of the methods of Table 2, task by task (``summary.ranking`` on the rows
+    of one delay p at a time): one dict per task with the settings compared, the paper's order and
+    ours (best first), and ``holds`` (None where only one method ran at that delay, so no two
+    methods can be ranked). ``rows``, ``lstm``: as for ``summary.ranking``."""
+    from .summary import _rank_key, ranking
+    number = lambda v: v if isinstance(v, (int, float)) else None
+    keys = {}                                     # label -> (the paper's key, ours), as ranking uses
+    for r in rows:
+        if r["lr"] is not None:
+            keys[f"{r['method']} lr {r['lr']:g}"] = (
+                _rank_key(number(r["paper_pct"]), number(r["paper_mean"])), _rank_key(r["success_pct"], r["mean"]))
+    for label, o, p, _ in lstm:
+        keys[label] = (_rank_key(100.0 if p["success_pct"] is None else p["success_pct"], p["mean"]),
+                       _rank_key(o["success_pct"], o["mean"]))
+
+    def order(labels, which):                     # best first; "=" between equal places
+        return "".join((" = " if keys[b][which] == keys[a][which] else " > ") + b if a else b
+                       for a, b in zip([None] + labels[:-1], labels))
+
+    tasks = list(dict.fromkeys([r["task"] for r in rows] + [t for *_, t in lstm]))
+    out = []
+    for task in tasks:
+        rank = ranking([r for r in rows if r["task"] == task], [x for x in lstm if x[3] == task])
+        if not rank["paper"]:
+            continue
+        methods = list(dict.fromkeys(label.split()[0] for label in rank["paper"]))
+        out.append(dict(task=task, methods=", ".join(methods[:-1]) + " and " * (len(methods) > 1) + methods[-1],
+                        paper=order(rank["paper"], 0), ours=order(rank["ours"], 1), holds=rank["holds"],
+                        broken=rank["broken"], left_out=rank["left_out"]))
+    return out
+
+
+def plateau_exit(exp, records, fraction=0.9):
+    """When the Exp 3 nets leave the plateau, against when ST1 and ST2 hold (medians over the
+    trials that reached ST2): the first training chunk in which at least ``fraction`` of the
+    sequences ended within the tolerance, ST1, ST2, and the paper's mean ST1 and ST2
+    (Tables 4-6; docs/paper.md §4.3)."""
+    from . import paper
+    exits, st1, st2, gaps = [], [], [], []
+    for r in records:
+        if "st2" not in r["stages"]:
+            continue
+        st1.append(r["stages"].get("st1", r["stages"]["st2"]))
+        st2.append(r["stages"]["st2"])
+        c = np.array(r["curve"])
+        hit = np.flatnonzero(c[:, 2] >= fraction) if len(c) else []
+        if len(hit):
+            exits.append(c[hit[0], 0])
+            gaps.append(st1[-1] - exits[-1])
+    p = paper.result(exp.rows[0])
+    med = lambda v: float(np.median(v)) if v else None
+    return dict(experiment=exp.id, trials=len(records), solved=len(st2), exit=med(exits),
+                st1=med(st1), st2=med(st2), st1_after_exit=med(gaps),
+                paper_st1=p.get("st1"), paper_st2=p.get("mean_sequences"))
+
+
+# --------------------------------------------------------------------------- notebooks 04 and 05
+HOW_STOPPED = {"solved": "criterion met", "budget": "budget reached", "diverged": "diverged"}
+
+
+def trial_progress(records, fraction=0.9, tail=0.1):
+    """Per trial of a stream-criterion experiment (Exp 4-6, ST3 or n_seq): how it ended, the
+    sequences it trained, the first training chunk in which at least ``fraction`` of the sequences
+    ended within the tolerance (``learned``), the share of sequences within it from that chunk on
+    (``right_after``, None if none), and over the last ``tail`` of its training (``right_end``)."""
+    rows = []
+    for r in records:
+        c = np.array(r["curve"])
+        hit = np.flatnonzero(c[:, 2] >= fraction)
+        end = c[c[:, 0] >= (1 - tail) * c[-1, 0]]
+        rows.append(dict(trial=r["trial"], stopped=HOW_STOPPED.get(r["stopped"], r["stopped"]),
+                         trained=r["sequences_trained"], learned=int(c[hit[0], 0]) if len(hit) else None,
+                         right_after=float(c[hit[0]:, 2].mean()) if len(hit) else None,
+                         right_end=float(end[:, 2].mean())))
+    return rows
+
+
+def wrong_by_target(exp, record, edge=0.05, n=20_000):
+    """A trained adding net on ``n`` fresh sequences: the sequences it gets wrong (|error| at the
+    end >= the tolerance), how many of them have a target within ``edge`` of 0 or 1, and how many
+    of all ``n`` sequences have such a target."""
+    t, y = end_errors(exp, record, n=n)
+    wrong = np.abs(t - y) >= exp.abs
+    extreme = (t < edge) | (t > 1 - edge)
+    return dict(trial=record["trial"], wrong=int(wrong.sum()), wrong_extreme=int((wrong & extreme).sum()),
+                extreme=int(extreme.sum()))
+
+
+def mse_scales(exp, records):
+    """Experiment 5's test MSE beside Table 8's (docs/paper.md §4.5), per paper row.
+
+    ``mse``: ours, the mean over the test set of the squared end-of-sequence error (d - y)^2, averaged
+    over the trials that reached the row's stopping point; ``rmse``: the mean over those trials of
+    its square root. ``paper_mse``: Table 8's "MSE". ``bound``: the largest mean squared error the
+    paper's own count of wrong sequences allows on its test set: a right sequence has |d - y| below
+    the tolerance, and no |d - y| exceeds 1, since the logistic output and the target X1 X2 both
+    lie in [0, 1]. ``wrong``, ``paper_wrong``: the wrong test sequences, ours (mean over the same
+    trials) and Table 8's; ``expected_wrong``: those on the test set at the rate the stopping point
+    allows in training (n_seq of 2,000)."""
+    from . import paper
+    rows = []
+    for row_id in exp.rows:
+        p = paper.result(row_id)
+        stage, size, wrong = f"nseq{p['n_seq']}", p["test_size"], p["wrong"]
+        tests = [r["test"][stage] for r in records if stage in r["test"]]
+        mse = np.array([t["mse"] for t in tests])
+        rows.append(dict(row=row_id, trials=len(mse), mse=float(mse.mean()) if len(mse) else None,
+                         rmse=float(np.sqrt(mse).mean()) if len(mse) else None, paper_mse=p["mse"],
+                         bound=(exp.abs ** 2 * (size - wrong) + wrong) / size,
+                         wrong=float(np.mean([t["wrong"] for t in tests])) if tests else None,
+                         paper_wrong=wrong, expected_wrong=p["n_seq"] / 2000 * size))
+    return rows
+
+
+# --------------------------------------------------------------------------- notebook 01
+def comparison_ranges(pairs):
+    """Per run (the main run, then each labelled comparison, in the order of ``pairs``): its rows,
+    trials per row, and the lowest and highest success % and mean ratio to the paper over them."""
+    from .experiments import VARIANTS
+    from .summary import paired
+    runs = {}
+    for exp, o, p in paired(pairs):
+        runs.setdefault(exp.variant, []).append(o)
+    out = []
+    for variant, rows in runs.items():
+        pct = [o["success_pct"] for o in rows]
+        ratios = [o["ratio"] for o in rows if o["ratio"] is not None]
+        trials = sorted({o["trials"] for o in rows})
+        out.append(dict(run=VARIANTS.get(variant, variant) if variant else "main run", rows=len(rows),
+                        trials=str(trials[0]) if len(trials) == 1 else f"{trials[0]}-{trials[-1]}",
+                        lowest_pct=min(pct), highest_pct=max(pct),
+                        lowest_ratio=min(ratios) if ratios else None,
+                        highest_ratio=max(ratios) if ratios else None))
+    return out
+
+
+# --------------------------------------------------------------------------- notebook 08
+def plan_rows(plan):
+    """The readings study's plan (readings.PLAN) by reading: the paper rows each reading runs on,
+    each run of rows with its planned trials ('2c-1 to 2c-9: 20 each'), in the plan's order."""
+    from .readings import split
+    by = {}
+    for exp_id, trials in plan:
+        base, names = split(exp_id)
+        runs = by.setdefault("+".join(names) or "main run (second seed set)", [])
+        if runs and runs[-1][1] == trials:
+            runs[-1][0].append(base)
+        else:
+            runs.append(([base], trials))
+    return [dict(reading=name, pairs=sum(len(rows) for rows, _ in runs),
+                 rows="; ".join(f"{_row_span(rows)}: {n} trials" + (" each" if len(rows) > 1 else "")
+                                for rows, n in runs)) for name, runs in by.items()]
+
+
+def _row_span(rows):
+    """['2c-1', ..., '2c-9'] -> '2c-1 to 2c-9' where the numbers run on by one; else listed."""
+    heads = {r.rpartition("-")[0] for r in rows}
+    tails = [r.rpartition("-")[2] for r in rows]
+    if len(rows) > 2 and len(heads) == 1 and all(t.isdigit() for t in tails) and \
+            [int(t) for t in tails] == list(range(int(tails[0]), int(tails[0]) + len(tails))):
+        return f"{rows[0]} to {rows[-1]}"
+    return ", ".join(rows)
+
+
+def reber_final_medians(records, ids):
+    """reber_final_rows of each Exp 1 run in ``ids`` ({id: records}), as medians over its failed
+    and its solved trials: one row per (run, outcome)."""
+    from .experiments import get
+    out = []
+    for i in ids:
+        got = reber_final_rows(get(i), records[i])
+        for ok in (False, True):
+            sub = [g for g in got if g["success"] == ok]
+            if sub:
+                med = {k: float(np.median([g[k] for g in sub])) for k in
+                       ("abs_s", "h_prime", "widest_gate", "next_gate", "blocks_open", "separable",
+                        "between", "tp_right")}
+                out.append(dict(experiment=i, solved=ok, nets=len(sub), **med))
+    return out

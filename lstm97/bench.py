@@ -12,7 +12,7 @@ the competitors' learners (RTRL, BPTT, Elman's procedure, weight guessing), and 
 trial-parallel kernel (``lanes.py``) against the single-trial engine in trial-steps per second,
 and the 2a/2b net under per-sequence and per-step updates.
 Everything runs on one pinned core. ``--quick`` is a smoke run (timings meaningless).
-The speed targets set for the engine before it was written (README, Performance) are printed
+The speed targets set for the engine before it was written (docs/performance.md) are printed
 next to the results; they are measured, never asserted.
 """
 import argparse
@@ -208,16 +208,15 @@ def _mac_loop(w, z, acc, reps):
             acc[i] += w[i] * z[i]
 
 
-WHERE_THE_TIME_GOES = """where the lanes' time goes (Zen 4): sigma 20-25% (perf samples, 2026-11-30; exp_poly: 13
+WHERE_THE_TIME_GOES = """where the lanes' time goes (Zen 4): sigma 20-25% (perf samples; exp_poly: 13
 fused multiply-adds and a division per value, near this core's throughput; skipping the units'
 sigmas took 6b from about 80 to 70 ns); the multiply-adds of eqs. 6-8 and of the traces (25,
 27), the traces added from a history of up to 32 ticks (lanes._add_history) so that 6b's 16
 lanes of traces no longer stream through L2 every tick; gathers of each lane's inputs at each
 tick (a masked gather costs: not reading targets before a sequence's end, nor one-hot input
-values, which the batches declare, took 2c from 39-44 to 35-37 ns, 2026-12-01); and on 2c
+values, which the batches declare, took 2c from 39-44 to 35-37 ns); and on 2c
 p=1000 the per-lane weight columns of the one-hot input (gathered) and its trace columns
-(scattered): skipping either took 2c from about 41 to 33 ns, cache misses about 5 ns of that
-(2026-12-01)."""
+(scattered): skipping either took 2c from about 41 to 33 ns, cache misses about 5 ns of that."""
 
 
 def lane_limits(budget):
@@ -345,7 +344,7 @@ def report_lanes(rows, limits):
     print(f"limit ns: σ/step x {limits['sigma']:.2f} ns + madd/step x {limits['mac']:.2f} ns, this core's "
           "throughput for each in a flat vectorised loop")
     print(WHERE_THE_TIME_GOES)
-    print("speed target of issue 17 (measured here, never asserted): lanes >= 4x single on each net")
+    print("speed target (measured here, never asserted): lanes >= 4x single on each net")
 
 
 def have_torch():

@@ -13,7 +13,7 @@ What makes it fast:
   with one target per sequence that saves K of the ~2B + 2C + K exp() calls a step;
 - all work arrays are allocated once per call, nothing inside the step loop;
 - the σ of a step's gates and cells run in one loop (``fastexp.sigma_array``), which
-  vectorises with exp_poly and lets libm's calls overlap (README, "Performance").
+  vectorises with exp_poly and lets libm's calls overlap (docs/performance.md).
 """
 import math
 

@@ -170,7 +170,7 @@ VARIANTS = {"step": "per-step updates", "multihot": "multi-hot targets",
 EXPERIMENTS = _all()
 
 
-# --------------------------------------------------------------------------- competitors (issue 16)
+# --------------------------------------------------------------------------- competitors
 BASELINE_LEARNERS = ("rtrl", "bptt", "elman", "guess")
 GUESS_BUDGET = 1_000_000      # guesses per trial (our choice; the companion papers give none)
 
@@ -237,7 +237,7 @@ CHOICES = {
 }
 
 
-# The competitors' open points (issue 16), apart from CHOICES until their notebooks show them.
+# The competitors' open points, apart from CHOICES until their notebooks show them.
 BASELINE_CHOICES = {
     "competitors": "Competitor rows (BASELINES) use the LSTM row's task, criterion, checks and trial "
                    "count. Nets: rnn.py (Table 1's RTRL nets are Williams & Zipser nets whose 7 outputs "

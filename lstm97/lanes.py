@@ -1,7 +1,7 @@
 """Trial-parallel training: LANES independent nets of one topology in lockstep, one SIMD lane each.
 
 Every trial is tiny (93-6,064 weights) and a single trial cannot go much faster than
-``engine.py`` (issue 17), so this kernel trains LANES (16) trials at once. Each lane is one
+``engine.py``, so this kernel trains LANES (16) trials at once. Each lane is one
 net with its own weights, traces, states and its own sequence list (a ``tasks.Batch``);
 every array keeps the lane axis innermost (W_h[u, m, lane], s[c, lane], ...), and each
 operation of ``engine._kernel`` is written once for all lanes on lane vectors
@@ -37,13 +37,8 @@ operations, tested bit for bit). Either way a lane equals ``engine.train_batch``
 same ``exp`` bit for bit; ``exp="libm"`` runs at about half the speed. A group of a few
 trials is cheaper in the single-trial engine with ``exp="poly"`` (``SOLO``; runner.run_lanes).
 
-Speed (``make bench``, against the single-trial engine, CPU time on one core of an AMD EPYC
-(Zen 4), 2026-12-01, three runs each): at 16 lanes adding 4.0-4.4x, 6b 3.3-3.6x, 2c p=1000
-3.1-3.5x against the single-trial engine with its σ loop (README, "Performance"); against
-that engine before it, 4.3-5.2x, 4.5-4.6x, 3.8-4.0x (before the batches' declarations, the
-same day: 4.5-4.9x, 3.9-4.4x, 3.4-3.6x; 2026-11-30, before the trace history and the paired
-units: 6b 3.3-3.7x on a quiet core, 3.0-3.7x beside other jobs; before lane vectors: 1.9x,
-2.1x, 1.3x). Where the time goes: bench.py.
+Speed: ``make bench`` prints the lanes beside the single-trial engine; docs/performance.md
+gives the measured rates and where the time goes.
 """
 import math
 
@@ -62,8 +57,8 @@ from .lanevec import (DEFAULT_WIDTH, LANES, lanevector, above, add_to, any_lane,
 
 # A group of up to SOLO trials trains in the single-trial engine with exp="poly" instead, one
 # trial after another: the same records, bit for bit, and cheaper where SOLO single-trial
-# steps cost less than a pass of all lanes. Measured (bench.py's nets, 2026-12-01, one pinned
-# core, best of 7, two runs each): a pass of 8 lanes costs 2.3-2.7 steps of the single-trial
+# steps cost less than a pass of all lanes. Measured (bench.py's nets, one pinned core, best
+# of 7, two runs each): a pass of 8 lanes costs 2.3-2.7 steps of the single-trial
 # engine with exp="poly", of 16 lanes 3.7-4.6, of 32 lanes 7.3-10.0.
 SOLO = {8: 2, 16: 3, 32: 7}[LANES]
 

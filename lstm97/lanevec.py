@@ -17,12 +17,12 @@ no reassociation). With AVX-512, 16 lanes are 2 registers and each operation 2 i
 Why not loops over lanes: a loop ``for l in range(LANES)`` with a constant trip count is
 unrolled by LLVM before its loop vectoriser runs, and Numba leaves the SLP vectoriser off,
 so such a loop compiles to scalar code; with a run-time trip count it vectorises, but every
-short loop pays trip-count checks and a remainder (issue 17: 1.3-2.1x instead of 4x).
+short loop pays trip-count checks and a remainder (measured: 1.3-2.1x instead of 4x).
 
-LANES = 16. Measured (bench.py's nets, A/B in one process, 2026-11-30): 32 was 10-13% faster
+LANES = 16. Measured (bench.py's nets, A/B in one process): 32 was 10-13% faster
 than 16 on adding and 6b and equal on 2c p=1000; 8 was 16% slower than 16, 64 3-4% faster than
 32 on adding/6b but 13% slower on 2c (its 6,064 weights x 64 lanes leave L2). With the trace
-history (2026-12-01, README "Trials in SIMD lanes"): 32 against 16, adding 5-7% faster, 6b 6-8%
+history (docs/performance.md): 32 against 16, adding 5-7% faster, 6b 6-8%
 slower, 2c equal, the 2a/2b net with per-step updates 1.3-1.6x slower. 16 it is all the
 same: an idle lane costs as much as a busy one, and the paper's rows have 10-30 trials (60
 for the Exp 1 study), so on 2 cores a row fills two groups of 16 far better than one of 32,
@@ -30,7 +30,7 @@ and a trial still running after the others of its group have ended pays for 16 l
 Another width is a setting of the environment (LSTM97_LANES, :func:`width_from`), for runs
 whose trials all go to their budget: 8 lanes halve the time until a group's records are
 written (on the 2a/2b net 8 lanes measured as fast as 16 per sequence, faster per step:
-README, "Per-step updates"). The runner sets 8 for the worker processes it starts where each
+docs/performance.md). The runner sets 8 for the worker processes it starts where each
 trains 8 trials or fewer (runner._kernel_width): a pass of 8 lanes costs 0.53-0.61 of a pass
 of 16.
 
@@ -58,10 +58,15 @@ def width_from(environ):
     that all run to their budget takes: about 2 hours of one core for 8 failing 2a+step
     trials, 4 for 16, more than one session of work. Widths other than 16 are compiled
     afresh in each process, since Numba's cache does not know this setting (lanes.CACHE)."""
-    raw = environ.get("LSTM97_LANES", str(DEFAULT_WIDTH))
-    if raw not in [str(w) for w in WIDTHS]:
-        raise ValueError(f"LSTM97_LANES must be one of {', '.join(map(str, WIDTHS))}, got {raw!r}")
-    return int(raw)
+    return width(environ.get("LSTM97_LANES", str(DEFAULT_WIDTH)))
+
+
+def width(text, name="LSTM97_LANES"):
+    """A lane width given as text, by the variable LSTM97_LANES or the option ``--lanes`` of
+    ``python -m lstm97 run``: one of WIDTHS, else ValueError naming ``name``."""
+    if text not in [str(w) for w in WIDTHS]:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, WIDTHS))}, got {text!r}")
+    return int(text)
 
 
 LANES = width_from(os.environ)  # lanes per kernel call; 16 float64 = 2 AVX-512 registers
@@ -270,7 +275,7 @@ def _column_pointers(builder, context, aty, a, i, colty, cols, m):
 
 
 # gather and scatter_add load and store lane by lane, not with the hardware's gather and
-# scatter: on this Zen 4 those were slower (A/B, 2026-12-01: 2c p=1000 39.7-43.0 against
+# scatter: on this Zen 4 those were slower (A/B: 2c p=1000 39.7-43.0 against
 # 41.6-46.0 ns per trial-step on a quiet core; the 2a/2b net with its 101 shortcut columns
 # 1.30-1.33e6 against 1.11-1.16e6 trial-steps/s with per-step updates, both cores busy).
 # The values are the same either way.

@@ -20,15 +20,15 @@ The conventions every notebook in ``notebooks/`` follows (``tests/test_notebooks
   timing metadata, fixed kernel metadata, stable cell ids, adjacent stream outputs merged. So a
   ``make render`` from unchanged records changes no byte.
 
-``reproduce`` never writes into ``notebooks/``: each executed notebook goes to its own output
+``reproduce`` first prints the plan (lstm97.plan: the trials each notebook needs and the estimated
+time) and trains every missing trial under one progress bar, then executes the notebooks, which
+find their records and only read them. It never writes into ``notebooks/``: each executed notebook goes to its own output
 folder (default ``results/reproduce/<scale>/notebooks``), written to a temporary file and moved
 into place, so an interrupted run leaves either the previous copy or none, never half of one.
 """
 import argparse
-import html as html_lib
 import json
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -164,103 +164,50 @@ def render(notebooks):
         execute(path, path, strip_injected=True)
 
 
-def reproduce(notebooks, scale, out=None, results=None, scheduler=""):
-    """Train what ``results`` lacks and execute every notebook into ``out``: nothing tracked changes."""
+def reproduce(notebooks, scale, out=None, results=None, scheduler="", basis=None):
+    """Train what ``results`` lacks and execute every notebook into ``out``: nothing tracked changes.
+
+    First the plan (lstm97/plan.py): per notebook, the trials it would train that ``results``
+    lacks, with the estimated time (from the committed records in ``basis``, default
+    data/results); then those trials, with one progress bar for the whole run; then the
+    notebooks, which find every record present and train nothing."""
+    from . import plan as planning
+    from .runner import check_writable
     base = ROOT / "results" / "reproduce" / scale
     results = Path(results).resolve() if results else base
     out = Path(out).resolve() if out else results / "notebooks"
+    for folder in (results, out):
+        check_writable(folder)                    # ValueError: one line, before any training
     params = dict(scale=scale, results=str(results), scheduler=scheduler or "", train=True)
     t0 = time.perf_counter()
+    n_workers = planning.workers(scheduler)
+    plan = planning.make_plan(notebooks, scale, results, basis or planning.COMMITTED)
+    print(f"reproduce at {scale} scale into {results}: "
+          + ("estimates from the mean wall time of the committed records"
+             if scale == "paper" else f"estimates at {planning.SMOKE_SECONDS} core seconds a smoke trial"), flush=True)
+    for line in planning.describe(plan, n_workers):
+        print(line, flush=True)
+    trained = planning.train(plan, scale, results, scheduler, n_workers)
+    if trained:
+        print(f"reproduce: trained {trained} trials in {time.perf_counter() - t0:.0f} s", flush=True)
+    before = set(results.glob("*/trial_*.json"))
     for path in notebooks:
         print(f"== {path} (scale={scale}, records in {results})", flush=True)
         execute(path, out / Path(path).name, params)
+    extra = sorted(str(p.relative_to(results)) for p in set(results.glob("*/trial_*.json")) - before)
+    if extra:
+        print(f"reproduce: the notebooks trained {len(extra)} trials the plan did not list "
+              f"(lstm97/plan.py misses them): {', '.join(extra[:5])}{' ...' * (len(extra) > 5)}", flush=True)
     print(f"reproduce: {len(notebooks)} notebooks in {time.perf_counter() - t0:.0f} s; "
           f"executed notebooks in {out}", flush=True)
     return out
 
 
 # --------------------------------------------------------------------------- static HTML
-# nbconvert's lab template without require.js (no widgets here); MathJax still comes from its CDN
-# when the reader is online, and the page reads fine without it.
-_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
-{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
-"""
-
-_INDEX = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>lstm97: the notebooks</title>
-<style>
-body {{ font-family: sans-serif; max-width: 62em; margin: 2em auto; padding: 0 1em; line-height: 1.45; }}
-table {{ border-collapse: collapse; font-size: 0.9em; margin: 1em 0; }}
-th, td {{ border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }}
-th:first-child, td:first-child {{ text-align: left; }}
-code {{ background: #f4f4f4; }}
-</style>
-</head>
-<body>
-<h1>lstm97: the 1997 LSTM, reproduced</h1>
-<p>The project's notebooks as static pages ({source}), in order:</p>
-<ol id="notebooks">
-{items}
-</ol>
-<h2>Results</h2>
-<p>The results block of the README, generated from the committed trial records
-(<code>python -m lstm97 readme</code>).</p>
-<div id="results">
-{results}
-</div>
-</body>
-</html>
-"""
-
-
-def notebook_title(nb, fallback):
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            m = re.search(r"^#\s+(.+)$", cell.source, re.M)
-            if m:
-                return m.group(1).strip()
-    return fallback
-
-
-def readme_results_html(readme=ROOT / "README.md"):
-    """The README's generated results block as HTML (mistune, which nbconvert depends on)."""
-    import mistune
-    from .summary import README_BEGIN, README_END
-    text = Path(readme).read_text()
-    block = text.split(README_BEGIN, 1)[1].split(README_END, 1)[0]
-    return mistune.create_markdown(plugins=["table"])(block)
-
-
-def html(notebooks, out, readme=ROOT / "README.md", source="notebooks/, the committed records"):
-    """Every notebook to ``out/<name>.html`` (figures embedded as data: URIs) and ``out/index.html``."""
-    import nbformat
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter(extra_loaders=[DictLoader({"lstm97.html.j2": _TEMPLATE})],
-                            template_file="lstm97.html.j2")
-    items = []
-    for path in notebooks:
-        path = Path(path)
-        nb = nbformat.read(path, as_version=4)
-        title = notebook_title(nb, path.stem)
-        nb.metadata["title"] = title
-        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
-        page = out / f"{path.stem}.html"
-        tmp = page.with_suffix(".html.tmp")
-        tmp.write_text(body)
-        os.replace(tmp, page)
-        items.append(f'<li><a href="{page.name}">{html_lib.escape(title)}</a></li>')
-    index = out / "index.html"
-    index.write_text(_INDEX.format(items="\n".join(items), results=readme_results_html(readme),
-                                   source=html_lib.escape(source)))
-    print(f"html: {len(items)} notebooks and {index}")
-    return index
+def html(notebooks, out):
+    """The report as static pages in ``out`` (lstm97/html.py); returns the index's path."""
+    from . import html as report
+    return report.build(notebooks, out)
 
 
 # --------------------------------------------------------------------------- command line

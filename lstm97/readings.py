@@ -10,7 +10,7 @@ i starts from the same initial weights and sees the same training data as main t
 every reading is a paired comparison. (The three older comparisons ``+step``, ``+multihot``
 and ``+long`` predate this and draw seeds of their own.)
 
-``PLAN`` is the pre-registered study (issue 15): every (row, reading) pair that is run, with
+``PLAN`` is the pre-registered study: every (row, reading) pair that is run, with
 its trial count, fixed before any of its trials ran. Every pair is reported, whether it helps
 or not. ``SAME_AS_MAIN`` lists pairs that are the main run itself, with the reason.
 """

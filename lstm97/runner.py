@@ -555,6 +555,28 @@ def _load_checkpoint(path, key):
     return state
 
 
+def check_writable(folder):
+    """ValueError in one line naming ``folder`` and the reason unless records can be written
+    there: the folder is created if missing, and a temporary file written in it; what this
+    created is removed again. Called before any training, so a run fails at once, not after
+    its first trial."""
+    folder = Path(folder).absolute()
+    made = [p for p in [folder, *folder.parents] if not p.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(f"cannot write records to {folder}: {e.strerror or e}") from None
+    finally:
+        for p in made:                            # the deepest first
+            try:
+                p.rmdir()
+            except OSError:
+                pass
+
+
 def load_record(path, exp=None, scale=None):
     """Read one record; RecordError naming the file if it is corrupt or from another config."""
     try:
@@ -642,6 +664,10 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
                scheduler=None, workers=None, lanes=lanes.LANES, progress=True):
     """Run trials 0..trials-1 of an experiment that have no record yet; return all records.
 
+    ``progress``: True, a progress bar of this experiment's trials; False, none; a function,
+    no bar but ``progress(record)`` with each record as it is written (for one bar over many
+    experiments, as ``make reproduce`` keeps).
+
     Records go to ``results`` (default ``results/<scale>`` under the current directory, never
     the committed ``data/results`` unless it is named). Local processes by default
     (``workers``, default all cores); a Dask cluster when ``scheduler`` (or the
@@ -672,8 +698,8 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
         checkpoint_path(results, exp.id, t).unlink(missing_ok=True)
     todo = [(exp.id, t, seed, scale) for t in range(trials) if t not in records]
     if todo:
-        bar = None
-        if progress:
+        bar, hear = None, progress if callable(progress) else None
+        if progress and hear is None:
             bar = _progress_bar()(total=trials, initial=trials - len(todo), desc=exp.id, unit="trial")
         t0, seqs, shown = time.perf_counter(), 0, 0.0
         running, budget = {}, scaled(exp, scale).budget     # trial -> sequences trained so far
@@ -702,6 +728,8 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
             records[rec["trial"]] = rec
             running.pop(rec["trial"], None)
             seqs += rec["sequences_trained"]
+            if hear:
+                hear(rec)
             if bar:
                 show()
                 bar.update(1)
@@ -730,7 +758,7 @@ def _width(n_trials, n_workers, most=lanes.LANES):
 def _kernel_width(share, environ=os.environ):
     """The lane kernel's width (LSTM97_LANES) for worker processes that train ``share`` trials
     at once each: 8 where share <= 8, since idle lanes cost as much as busy ones and a pass of 8
-    lanes costs 0.53-0.61 of a pass of 16 (README, "Two commands"; a row of 10 trials
+    lanes costs 0.53-0.61 of a pass of 16 (docs/performance.md; a row of 10 trials
     on 2 processes); else None, the default. None also where the user set LSTM97_LANES: that
     width is kept. Records are the same at every width."""
     small = lanevec.WIDTHS[0]

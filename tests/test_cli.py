@@ -167,3 +167,92 @@ def test_unreachable_scheduler_from_the_environment_is_named(tmp_path, capsys, m
     code, out, err = run(capsys, "6a", "--results", str(tmp_path / "res"))
     assert code == 2 and "LSTM97_SCHEDULER: cannot reach" in err
     assert not (tmp_path / "res").exists()
+
+
+def test_a_main_run_under_readings_runs_like_any_experiment(tmp_path, capsys, monkeypatch):
+    """'2c-5+cells-from-inputs' (experiments.get accepts it) trains into results/<scale> under
+    the current directory, and the committed records take it only as any run (paper scale)."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "2c-5+cells-from-inputs", "--trials", "1", "--workers", "1")
+    assert code == 0, err
+    assert record_path(tmp_path / "results" / "smoke", "2c-5+cells-from-inputs", 0).exists()
+    assert "2c-5+cells-from-inputs: 1 trial at smoke scale" in out
+    code, out, err = run(capsys, "2c-5+cells-from-inputs", "--results", str(COMMITTED))
+    assert code == 2 and "argument --scale" in err
+    code, out, err = run(capsys, "2c-5+nonsense")
+    assert code == 2 and "unknown reading 'nonsense'" in err
+
+
+def _read_only(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders: permissions do not bind")
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    return folder
+
+
+@pytest.mark.parametrize("where", ["not a folder", "read-only"])
+@pytest.mark.parametrize("command", [["run", "6a", "--trials", "1"], ["study", "--train"], ["reproduce"]])
+def test_an_unwritable_results_folder_is_refused_before_any_training(tmp_path, capsys, monkeypatch, where,
+                                                                    command):
+    import lstm97.notebooks
+    import lstm97.readings
+    import lstm97.runner
+    trained = []
+    monkeypatch.setattr(lstm97.runner, "run_lanes", lambda *a, **k: trained.append(a))
+    monkeypatch.setattr(lstm97.readings, "run_plan", lambda *a, **k: trained.append(a))
+    folder = Path("/dev/null/x") if where == "not a folder" else _read_only(tmp_path) / "res"
+    if command == ["reproduce"]:
+        code = lstm97.notebooks.main(["reproduce", "--scale", "smoke", "--results", str(folder),
+                                      str(ROOT / "notebooks" / "05_multiplication.ipynb")])
+    else:
+        code = main([*command, "--results", str(folder)])
+    out, err = capsys.readouterr()
+    reason = "Not a directory" if where == "not a folder" else "Permission denied"
+    assert code == 2 and err == f"error: cannot write records to {folder}: {reason}\n" and out == ""
+    assert trained == [] and not folder.exists()
+
+
+def test_the_writability_check_leaves_no_trace(tmp_path):
+    from lstm97.runner import check_writable
+    check_writable(tmp_path / "a" / "b")
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "kept").mkdir()
+    check_writable(tmp_path / "kept")
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"] and list((tmp_path / "kept").iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["list", "study"])
+def test_a_closed_pipe_ends_the_output_quietly(command):
+    """As `python -m lstm97 list | head -0`: the reader is gone before the first line is written."""
+    read, write = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-m", "lstm97", command], cwd=ROOT, stdout=write,
+                            stderr=subprocess.PIPE, text=True)
+    os.close(write)
+    os.close(read)
+    err = proc.communicate(timeout=300)[1]
+    assert proc.returncode in (0, 141) and err == ""
+
+
+def test_lane_widths_follow_one_rule_from_the_option_and_the_variable(tmp_path, capsys):
+    """--lanes and LSTM97_LANES take the same values (lanevec.width) and fail alike: exit 2, one line."""
+    from lstm97.lanevec import WIDTHS
+    code, out, err = run(capsys, "6a", "--lanes", "7", "--results", str(tmp_path / "res"))
+    assert (code, out, err) == (2, "", "error: --lanes must be one of 8, 16, 32, got '7'\n")
+    env = subprocess.run([sys.executable, "-m", "lstm97", "run", "6a", "--results", str(tmp_path / "res")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         env=dict(os.environ, LSTM97_LANES="7"))
+    assert (env.returncode, env.stdout, env.stderr) == (2, "", "error: LSTM97_LANES must be one of 8, 16, 32, got '7'\n")
+    assert not (tmp_path / "res").exists()
+    code, out, err = run(capsys, "6a", "--trials", "1", "--workers", "1", "--lanes", str(WIDTHS[0]),
+                         "--results", str(tmp_path / "res"))
+    assert code == 0 and record_path(tmp_path / "res", "6a", 0).exists()
+
+
+def test_list_ends_with_the_choices_on_the_open_points(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    after = out[out.index("competitors"):]
+    for name, choice in experiments.CHOICES.items():
+        assert f"{name}: {choice}" in after

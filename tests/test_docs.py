@@ -9,10 +9,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "docs" / "paper.md"
 
-# Files that still cite "SPEC §" because others own them; they are renamed separately. Remove a
-# file from this list once it is renamed (test_pending_list_is_current says when).
-PENDING = set()
-
 NUMBER = r"\d+(?:\.\d+)*[a-z]?"
 REF = rf"§{NUMBER}(?:\s*[-–]\s*§?{NUMBER})?"
 # "docs/paper.md §4.1, §6.4 and §6.18", "docs/paper.md §6.7-6.10", "docs/paper.md §1-3"
@@ -70,18 +66,8 @@ def test_every_citation_names_a_heading_of_docs_paper_md(name):
     numbers = headings()
     missing = [c for n, c in cited(text) if n not in numbers]
     assert not missing, f"{name}: no such section in docs/paper.md: {missing}"
-    if name in PENDING:
-        return
     assert "SPEC §" not in text and "SPEC.md" not in text, f"{name} still cites SPEC; use docs/paper.md §N"
     if name != "docs/paper.md":              # no bare "§N" a reader cannot place
         rest = CITATION.sub("", text)
         bare = re.findall(rf".{{0,30}}§\s*{NUMBER}", rest)
         assert not bare, f"{name}: § without docs/paper.md: {bare}"
-
-
-def test_pending_list_is_current():
-    """A file in PENDING that no longer says "SPEC §" is done: take it off the list."""
-    files = set(tracked_files())
-    for name in PENDING:
-        assert name in files, f"{name} is gone; take it off PENDING"
-        assert "SPEC §" in (ROOT / name).read_text(), f"{name} is renamed; take it off PENDING"

@@ -1,5 +1,5 @@
-"""The notebooks: their conventions, `make reproduce` and `make render` in a clean clone, `make html`
-in a browser. (nbval checks the recorded outputs of the cells tagged nbval-check-output.)
+"""The notebooks: their conventions, `make reproduce` and `make render` in a clean clone (`make html`:
+tests/test_html.py). (nbval checks the recorded outputs of the cells tagged nbval-check-output.)
 
 The conventions, which a new notebook (e.g. 08_readings) must follow; lstm97/notebooks.py explains
 them and test_notebook_conventions checks them:
@@ -12,11 +12,8 @@ them and test_notebook_conventions checks them:
 """
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -135,69 +132,3 @@ def test_reproduce_and_render_change_no_tracked_file(tmp_path):
     fast = [f"notebooks/{p.name}" for p in NOTEBOOKS if p.stem[:2] in ("00", "05", "07")]
     _make(clone, "render", f"NOTEBOOKS={' '.join(fast)}")
     assert _git(clone, "status", "--porcelain", "--untracked-files=all") == ""
-
-
-# --------------------------------------------------------------------------- make html, in Chromium
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--enable-logging=stderr", "--v=0"]
-
-
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    if os.environ.get("CI") or os.environ.get("LSTM97_REQUIRE_BROWSER"):
-        pytest.fail("Chromium is required here (CI or LSTM97_REQUIRE_BROWSER is set) but not "
-                    "installed: apt-get install -y chromium chromium-driver")
-    pytest.skip("Chromium is not installed (apt-get install -y chromium chromium-driver); "
-                "set LSTM97_REQUIRE_BROWSER=1 to make that a failure")
-
-
-def _load(browser, page, tmp_path):
-    """(DOM after loading, JavaScript errors) of a page in headless Chromium with a new profile."""
-    profile = tempfile.mkdtemp(dir=tmp_path, prefix="profile")
-    run = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",
-                          page.resolve().as_uri()], capture_output=True, text=True, timeout=180)
-    assert run.returncode == 0, run.stderr[-2000:]
-    errors = [line for line in run.stderr.splitlines() if ":CONSOLE" in line and "Uncaught" in line]
-    return run.stdout, errors
-
-
-def _check_page(browser, page, tmp_path, title, images):
-    dom, errors = _load(browser, page, tmp_path)
-    assert not errors, f"{page.name}: JavaScript errors {errors}"
-    assert f"<title>{title}</title>" in dom, f"{page.name}: not loaded (title missing)"
-    figures = re.findall(r'<img\b[^>]*\ssrc="data:image/png;base64,[A-Za-z0-9+/=]{8,}', dom)
-    assert len(figures) == images, f"{page.name}: figures missing ({len(figures)} of {images})"
-    return dom
-
-
-def test_html_pages_load_in_a_browser_with_their_figures(tmp_path):
-    import html
-    browser = _chromium()
-    index = nbtools.html(NOTEBOOKS, tmp_path / "html")
-    dom, errors = _load(browser, index, tmp_path)
-    assert not errors
-    links = [f'href="{p.stem}.html"' for p in NOTEBOOKS]
-    positions = [dom.find(link) for link in links]
-    assert -1 not in positions and positions == sorted(positions), "index: every notebook, in order"
-    results = dom[dom.index('id="results"'):]
-    assert "<table>" in results and "<td>2c-9</td>" in results, "index: the README's results table"
-    for path in NOTEBOOKS:
-        nb = _nb(path)
-        images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
-        title = html.escape(nbtools.notebook_title(nb, path.stem), quote=False)
-        _check_page(browser, tmp_path / "html" / f"{path.stem}.html", tmp_path, title, images)
-
-
-def test_the_browser_check_catches_a_broken_page(tmp_path):
-    browser = _chromium()
-    page = tmp_path / "broken.html"
-    page.write_text('<html><head><title>t</title><script>undefined_function();</script></head>'
-                    '<body><img src="data:image/png;base64,iVBORw0KGgo="></body></html>')
-    with pytest.raises(AssertionError, match="JavaScript errors"):
-        _check_page(browser, page, tmp_path, "t", 1)
-    page.write_text('<html><head><title>t</title></head><body></body></html>')
-    with pytest.raises(AssertionError, match="figures missing"):
-        _check_page(browser, page, tmp_path, "t", 1)

@@ -1,4 +1,4 @@
-"""The README's runtime of a paper-scale `make reproduce`: per notebook from the records' wall times,
+"""The runtime of a paper-scale `make reproduce`: per notebook from the records' wall times,
 with a labelled estimate for configurations without records."""
 import pytest
 
@@ -33,14 +33,6 @@ def test_runtime_table_sums_per_notebook_and_estimates_the_missing_step_rows():
     assert lines[-1].startswith("| total | 98 |")
 
 
-def test_readme_block_states_the_whole_reproduce_time():
-    pairs = [(EXPERIMENTS["2b"], _records(18, 720.0, 5_000_000))]
-    block = summary.readme_block(pairs, ["2b+step"])
-    total = (18 * 720 / 3600 + summary.estimate_core_hours(EXPERIMENTS["2b+step"], pairs)) / 2
-    assert f"takes about {total:.0f} hours on 2 cores" in block
-    assert "| 02_long_time_lags | 18 | 3.6 |" in block
-
-
 def test_a_partly_recorded_row_is_estimated_from_its_own_trials():
     pairs = [(EXPERIMENTS["2b"], _records(18, 720.0, 5_000_000)),
              (EXPERIMENTS["2a+step"], _records(5, 900.0, 5_000_000) + _records(5, 1100.0, 5_000_000))]
@@ -48,9 +40,6 @@ def test_a_partly_recorded_row_is_estimated_from_its_own_trials():
     assert measured == pytest.approx((18 * 720 + 10 * 1000) / 3600)
     assert estimated == pytest.approx(8 * 1000 / 3600) and unknown == []
     assert "2a+step (8 more of 18 trials): about 2 core-hours" in table
-    block = summary.readme_block(pairs, [])
-    assert "2a+step (10 of 18)" in block
-    assert f"takes about {(measured + estimated) / 2:.0f} hours on 2 cores" in block
 
 
 def test_core_hours_are_summed_per_learner_and_unnamed_records_are_the_single_trial_engine():
@@ -61,7 +50,3 @@ def test_core_hours_are_summed_per_learner_and_unnamed_records_are_the_single_tr
     old = _records(4, 1800.0, 10)                        # records from before they named a learner
     assert summary.learner_hours(old + rtrl + lanes) == [
         ("lstm97.lanes", (3.0, 3)), ("lstm97.engine", (2.0, 4)), ("lstm97.rtrl", (0.4, 2))]
-    line = summary.learner_line(old + lanes)
-    assert "lstm97.lanes 3.0 (3 trials), lstm97.engine 2.0 (4 trials)." in line
-    pairs = [(EXPERIMENTS["2b"], old)]
-    assert line.replace("lstm97.lanes 3.0 (3 trials), ", "") in summary.readme_block(pairs, [])
