@@ -2,7 +2,7 @@
 docs/paper.md §4.4, §4.5, §6.14)."""
 import numpy as np
 
-from . import Batch, offsets
+from .base import Batch, offsets
 
 
 class Adding:

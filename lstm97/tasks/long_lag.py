@@ -4,7 +4,7 @@ All symbols are one-hot. info["label"] is 0 for class x and 1 for class y.
 """
 import numpy as np
 
-from . import Batch, offsets, onehot_batch
+from .base import Batch, offsets, onehot_batch
 
 
 class NoiseFree:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import Batch, onehot_batch
+from .base import Batch, onehot_batch
 
 ALPHABET = "BTPSXVE"
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "reber"

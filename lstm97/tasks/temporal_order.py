@@ -1,7 +1,7 @@
 """Experiment 6: temporal order (paper Section 5.6; docs/paper.md §4.6, §6.16)."""
 import numpy as np
 
-from . import Batch, offsets, onehot_batch
+from .base import Batch, offsets, onehot_batch
 
 ALPHABET = "EBabcdXY"
 # 1-based inclusive ranges of the relevant positions t_1, t_2 (, t_3)

@@ -1,7 +1,7 @@
 """Experiment 3: noise and signal on the same channel (paper Section 5.3; docs/paper.md §4.3, §6.11, §6.12)."""
 import numpy as np
 
-from . import Batch, offsets
+from .base import Batch, offsets
 
 NOISE_VAR = 0.2  # input noise, Tasks 3a-3c
 TARGET_NOISE_VAR = 0.1  # training-target noise, Task 3c
