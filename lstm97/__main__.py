@@ -28,10 +28,12 @@ from pathlib import Path
 try:
     from . import experiments, paper, readings
     from .lanevec import LANES, width
-    from .runner import SCALES, RecordError, check_writable, checkpoint_path, record_path, run_trials
+    from .runner import (SCALES, RecordError, check_writable, checkpoint_path, connect, load_records,
+                         record_path, run_trials)
 except ValueError as e:                     # a bad LSTM97_LANES (lanevec.width_from)
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
+from .report import readme as rewrite_readme
 from .summary import summarise
 
 # The committed trial records of this checkout (behind the notebooks and the README).
@@ -137,7 +139,6 @@ def _parser():
 
 def readme(results, path, check):
     """Rewrite (or check) the README's generated blocks and headline figure (lstm97.report)."""
-    from .report import readme as rewrite_readme
     return rewrite_readme(results, path, check)
 
 
@@ -211,7 +212,6 @@ def run(ap, args):
     check_writable(folder)                               # ValueError: one line, exit 2
     scheduler = args.scheduler or os.environ.get("LSTM97_SCHEDULER") or None
     if scheduler:
-        from .runner import connect
         try:
             connect(scheduler).close()                   # fail before anything is written
         except ValueError as e:
@@ -263,10 +263,17 @@ def run(ap, args):
     return 0
 
 
+def run_study(results="data/results", workers=None, pairs=None, progress=True):
+    """Run every pair of readings.PLAN (or of ``pairs``) that lacks records, in order, resumably.
+
+    The study's records belong in the committed ``data/results``; pass another folder to try it
+    elsewhere."""
+    for exp_id, trials in pairs or readings.PLAN:
+        run_trials(exp_id, trials, results=results, workers=workers, progress=progress)
+
+
 def study(args):
     """The readings study's plan with its records so far; --train adds the missing trials."""
-    from . import readings
-    from .runner import load_records
     if args.workers is not None and args.workers < 1:
         print(f"error: argument --workers: must be a positive integer, got {args.workers}", file=sys.stderr)
         return 2
@@ -277,7 +284,7 @@ def study(args):
             print(f"error: {e}", file=sys.stderr)
             return 2
         try:
-            readings.run_plan(args.results, workers=args.workers)
+            run_study(args.results, workers=args.workers)
         except KeyboardInterrupt:
             print(f"interrupted: every finished trial is recorded in {args.results}; "
                   "run the same command again to resume", file=sys.stderr)

@@ -21,9 +21,16 @@ from collections import Counter
 
 import numpy as np
 
-from .network import squash_h
+from . import engine as compiled, nets, paper
+from .engine import train_batch
+from .experiments import VARIANTS, get
+from .learners import learner_of
+from .network import squash_h, truncated_gradient
 from .plots import trained_net
-from .tasks import TemporalOrder
+from .readings import split
+from .summary import _rank_key, paired, ranking
+from .tasks import TemporalOrder, reber
+from .trial import run_trial
 
 # Thresholds of the rule (documented in classify_temporal_order).
 SEPARATION = 0.5      # between-class share of the variance of a block's final states
@@ -235,22 +242,17 @@ def end_errors(exp, record, n=20_000, seed=0):
     Shows where a net that never reaches a stopping criterion still fails: e.g. which targets
     its wrong answers (|error| >= exp.abs) have.
     """
-    from . import engine
-    from .plots import trained_net
     if "weights" not in record:
         raise ValueError(f"record of trial {record.get('trial')} holds no weights")
     net = trained_net(exp, record)
     batch = exp.make_task(record["trial"]).sample(np.random.default_rng(seed), n)
-    _, outputs = engine.evaluate(net, batch)
+    _, outputs = compiled.evaluate(net, batch)
     return batch.end_targets()[:, 0], outputs[batch.starts[1:] - 1, 0]
 
 
 def reber_failures(exp, record, top=3):
     """Where a trained Exp 1 net still fails: the most frequent (recent input, legal next symbols)
     among the wrongly predicted steps of its training and test sets (docs/paper.md §4.1)."""
-    from . import engine
-    from .plots import trained_net
-    from .tasks import reber
     if "weights" not in record:
         raise ValueError(f"record of trial {record.get('trial')} holds no weights")
     net = trained_net(exp, record)
@@ -258,7 +260,7 @@ def reber_failures(exp, record, top=3):
     counts = Counter()
     for strings, batch, legal in ((task.train_strings, task.train_batch, task.train_legal),
                                   (task.test_strings, task.test_batch, task.test_legal)):
-        _, outputs = engine.evaluate(net, batch)
+        _, outputs = compiled.evaluate(net, batch)
         wrong = ~reber.correct(outputs, legal)
         for i, s in enumerate(strings):
             a = batch.starts[i]
@@ -299,7 +301,7 @@ def state_drift(exp, record, n=100, seed=0):
 
 def initial_drift(exp, trial, record=None, n=10, seed=0):
     """Internal state drift before any training: trial ``trial``'s initial net (its seed's
-    Table-10 initialisation, :func:`lstm97.runner.initial_net`) on n fresh sequences.
+    Table-10 initialisation, :func:`lstm97.nets.initial_net`) on n fresh sequences.
 
     In 2c (no biases at all) the gate activations y_in, y_out (about 0.5 at initialisation)
     reach every cell through its trainable recurrent weights (docs/paper.md §1.4), so the net input of
@@ -310,8 +312,7 @@ def initial_drift(exp, trial, record=None, n=10, seed=0):
     lag q and h'(s) (eq. 4) shrinks towards 0 before the first weight change.
     ``follows push`` is the share of cells whose final state has the sign of their push.
     """
-    from .runner import initial_net
-    net = initial_net(exp, trial, seed)
+    net = nets.initial_net(exp, trial, seed)
     batch = exp.make_task(trial).sample(np.random.default_rng(seed), n)
     final = _final_states(net, batch)
     _, dh = squash_h(final, net.h)
@@ -341,8 +342,7 @@ def drift_summary(exp, rows):
 
 def _without_push(exp, trial, seed):
     """Trial ``trial``'s initial net with its cells' weights from the gates set to 0."""
-    from .runner import initial_net
-    net = initial_net(exp, trial, seed)
+    net = nets.initial_net(exp, trial, seed)
     w = {k: v.copy() for k, v in net.weights.items()}
     w["W_c"][:, _gate_columns(net)] = 0.0
     net.set_weights(w)
@@ -359,7 +359,6 @@ def gradient_scale(exp, trial, n=10, seed=0):
     same class-dependent e_s, so the gate weights, and with them the push, move about q times
     faster than the weights that could store the class.
     """
-    from .network import truncated_gradient
     net = _without_push(exp, trial, seed)
     p = exp.task[1][0]
     batch = exp.make_task(trial).sample(np.random.default_rng(seed), n)
@@ -377,11 +376,9 @@ def drift_in_training(exp, trial, checkpoints=(0, 100, 300, 1000), n=5, seed=0):
     cells' weights from the gates set to 0, trained by the paper's online rule (eqs. 17-28,
     ``exp.lr``) on the trial's own training stream. At each checkpoint (sequences trained), per
     cell: its gate push, and the median |s| and h'(s) at the end of n fresh sequences."""
-    from .engine import train_batch
-    from .runner import trial_seeds
     net = _without_push(exp, trial, seed)
     task = exp.make_task(trial)
-    rng = np.random.default_rng(trial_seeds(exp, trial, seed)[1])
+    rng = np.random.default_rng(nets.trial_seeds(exp, trial, seed)[1])
     probe = task.sample(np.random.default_rng(seed + 1), n)
     rows, done = [], 0
     for c in sorted(checkpoints):
@@ -456,7 +453,6 @@ def reber_over_training(exp, trial, checkpoints, seed=0, engine=None):
     """reber_penultimate at the first chunk boundary at or after each checkpoint (in training
     strings), retraining trial ``trial`` from its seed with ``engine`` (default: the
     single-trial learner that made the readings study's records), the same run as its record."""
-    from .runner import learner_of, run_trial
     task, todo, rows = exp.make_task(trial), sorted(checkpoints), []
 
     def look(n, net):
@@ -483,7 +479,6 @@ def ranking_by_task(rows, lstm=()):
     of one delay p at a time): one dict per task with the settings compared, the paper's order and
     ours (best first), and ``holds`` (None where only one method ran at that delay, so no two
     methods can be ranked). ``rows``, ``lstm``: as for ``summary.ranking``."""
-    from .summary import _rank_key, ranking
     number = lambda v: v if isinstance(v, (int, float)) else None
     keys = {}                                     # label -> (the paper's key, ours), as ranking uses
     for r in rows:
@@ -516,7 +511,6 @@ def plateau_exit(exp, records, fraction=0.9):
     trials that reached ST2): the first training chunk in which at least ``fraction`` of the
     sequences ended within the tolerance, ST1, ST2, and the paper's mean ST1 and ST2
     (Tables 4-6; docs/paper.md §4.3)."""
-    from . import paper
     exits, st1, st2, gaps = [], [], [], []
     for r in records:
         if "st2" not in r["stages"]:
@@ -578,7 +572,6 @@ def mse_scales(exp, records):
     lie in [0, 1]. ``wrong``, ``paper_wrong``: the wrong test sequences, ours (mean over the same
     trials) and Table 8's; ``expected_wrong``: those on the test set at the rate the stopping point
     allows in training (n_seq of 2,000)."""
-    from . import paper
     rows = []
     for row_id in exp.rows:
         p = paper.result(row_id)
@@ -597,8 +590,6 @@ def mse_scales(exp, records):
 def comparison_ranges(pairs):
     """Per run (the main run, then each labelled comparison, in the order of ``pairs``): its rows,
     trials per row, and the lowest and highest success % and mean ratio to the paper over them."""
-    from .experiments import VARIANTS
-    from .summary import paired
     runs = {}
     for exp, o, p in paired(pairs):
         runs.setdefault(exp.variant, []).append(o)
@@ -619,7 +610,6 @@ def comparison_ranges(pairs):
 def plan_rows(plan):
     """The readings study's plan (readings.PLAN) by reading: the paper rows each reading runs on,
     each run of rows with its planned trials ('2c-1 to 2c-9: 20 each'), in the plan's order."""
-    from .readings import split
     by = {}
     for exp_id, trials in plan:
         base, names = split(exp_id)
@@ -646,7 +636,6 @@ def _row_span(rows):
 def reber_final_medians(records, ids):
     """reber_final_rows of each Exp 1 run in ``ids`` ({id: records}), as medians over its failed
     and its solved trials: one row per (run, outcome)."""
-    from .experiments import get
     out = []
     for i in ids:
         got = reber_final_rows(get(i), records[i])

@@ -28,7 +28,9 @@ import numba
 import numpy as np
 
 from . import bptt, elman, engine, fullgrad, guessing, lanes, rnn, rtrl
-from .network import LSTM97, train
+from .engine import train
+from .experiments import get
+from .network import LSTM97
 from .tasks import Adding, EmbeddedReber, NoiseFree, TemporalOrder, VeryLongLag
 
 # name, task, LSTM97(...) arguments, learning rate (docs/paper.md §3 table)
@@ -164,7 +166,6 @@ def competitor_rows(budget, n_seq):
         chunks = [(b, int(b.starts[-1])) for b in parts]
         rows.append({"net": name, "weights": net.n_weights,
                      "steps": rate(lambda b: train(net, b, lr, update), chunks, budget)})
-    from .experiments import get
     for exp_id in ("3a-T100-N3-guess-A1", "3a-T100-N3-guess-A2"):
         exp = get(exp_id)
         net, task = guessing.architecture(**exp.net, seed=0), exp.make_task()
@@ -295,7 +296,6 @@ def update_rows(budget, n_seq, L=LANES):
     and per step, in the single-trial engine (exp_poly, as a row's last trials run) and in
     L lanes. A per-step update visits only the readout columns the step wrote
     (engine._apply_readout_step, lanes._apply_readout_step)."""
-    from .experiments import get
     exp = get("2a")
     task = exp.make_task()
     batches = [task.sample(np.random.default_rng(l), n_seq) for l in range(L)]

@@ -21,7 +21,8 @@ import numpy as np
 from numba import njit
 
 from .fastexp import check_exp, sigma_array
-from .network import G_AFFINE, H_AFFINE, check_update
+from .network import G_AFFINE, H_AFFINE, check_update, train_numpy
+from .tasks.base import Batch, dense_batch
 
 # columns of the per-sequence statistics the kernel returns
 SSE, ABS_ALL, ABS_END, ERR_END = range(4)
@@ -353,3 +354,31 @@ def evaluate(net, batch):
     """Forward pass only: (stats (n, 4), outputs (N, K) at every step)."""
     stats, _, outputs = _call(net, batch, False, 0.0, False, True)
     return stats, outputs
+
+
+def train(net, sequences, lr, update="sequence", engine="numba"):
+    """Online learning over an iterable of (xs, targets) pairs, or a ``tasks.Batch``.
+
+    engine="numba" (default) runs the compiled twin above; engine="numpy" runs the
+    reference, ``network.train_numpy``. Both return per-sequence summed squared errors E
+    (eq. 16), measured while learning. If a sequence drives a weight to NaN or inf,
+    training stops there and that sequence's error is NaN (the array ends with it).
+    """
+    check_update(update)
+    if not np.isfinite(lr) or lr <= 0:
+        raise ValueError(f"learning rate must be a positive number, got {lr!r}")
+    if engine == "numpy":
+        if hasattr(sequences, "sequences"):
+            sequences = sequences.sequences()
+        return train_numpy(net, sequences, lr, update)
+    if engine != "numba":
+        raise ValueError(f"unknown engine {engine!r}; expected 'numba' or 'numpy'")
+    if not isinstance(sequences, Batch):
+        checked = [net.check_inputs(xs, tg) for xs, tg in sequences]
+        sequences = dense_batch(checked)
+    stats, bad = train_batch(net, sequences, lr, update)
+    errors = stats[:, SSE]
+    if bad >= 0:
+        errors = errors[:bad + 1].copy()
+        errors[-1] = np.nan
+    return errors

@@ -7,7 +7,8 @@ sequence budget. Where the paper is silent, the choice follows docs/paper.md §6
 """
 from dataclasses import dataclass, replace
 
-from . import paper
+from . import paper, readings
+from .nets import make_net
 from .tasks import (Adding, EmbeddedReber, Multiplication, NoiseFree, NoLocalRegularities,
                     TemporalOrder, TwoSequence, VeryLongLag)
 
@@ -76,7 +77,6 @@ class Experiment:
     @property
     def n_weights(self):
         if self.is_baseline:
-            from .runner import make_net
             return make_net(self).n_weights
         return paper.TABLE10[self.condition]["weights"]
 
@@ -264,7 +264,6 @@ def get(experiment_id):
         return EXPERIMENTS[experiment_id]
     if experiment_id in BASELINES:
         return BASELINES[experiment_id]
-    from . import readings
     base, names = readings.split(str(experiment_id))
     if base in EXPERIMENTS and "+" not in base and names:
         exp = readings.apply(EXPERIMENTS[base], names)

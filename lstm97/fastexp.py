@@ -15,6 +15,10 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from .sources import clear_stale_kernels
+
+clear_stale_kernels()       # before any cached kernel of the package is defined or loaded
+
 
 EXPS = ("libm", "poly")   # libm's exp (the records' bits for the single-trial learners), or exp_poly
 

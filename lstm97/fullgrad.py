@@ -23,6 +23,7 @@ from numba import njit
 
 from .engine import SSE, _apply_all, _sig, _store, net_args
 from .network import check_update
+from .tasks import dense_batch
 
 
 @njit(cache=True, error_model="numpy")
@@ -257,7 +258,6 @@ def train_batch(net, batch, lr, update="sequence"):
 def full_gradient(net, xs, targets):
     """-1/2 dE_total/dw of one sequence with the weights held fixed (the 'full' counterpart of
     ``network.truncated_gradient``), masked like the weights."""
-    from .tasks import dense_batch
     xs, targets = net.check_inputs(xs, targets)
     before = {k: w.copy() for k, w in net.weights.items()}
     try:

@@ -39,30 +39,10 @@ NumPy.
 import numpy as np
 from numba import njit
 
-from .rnn import RNN
-
-RANGE = 100.0
+from .criteria import end_goal
+from .nets import GUESS_RANGE as RANGE, architecture  # noqa: F401  (architecture: the A1/A2 nets)
 SCREEN = 16
 BLOCK = 512
-
-
-def architecture(arch, n_in, n_out, hidden, seed=None):
-    """The A1 or A2 net of the module docstring, weights uniform in [-100, 100]."""
-    net = RNN(n_in, n_out, hidden, outputs="recurrent", recurrence="full", bias=True, init=RANGE, seed=seed)
-    H, N = hidden, net.N
-    M_h = net.masks["W_h"].copy()
-    if arch == "A1":
-        M_h[H:, -1] = 0.0                                # outputs unbiased
-    elif arch == "A2":
-        rec = np.zeros((N, N))
-        rec[:H, H:] = 1.0                                # hidden <- outputs
-        rec[np.arange(H), np.arange(H)] = 1.0            # hidden <- itself
-        rec[H:, :] = 1.0 - np.eye(N)[H:]                 # outputs <- every other unit
-        M_h[:, net.n_in:net.n_in + N] = rec
-    else:
-        raise ValueError(f"unknown architecture {arch!r}; expected 'A1' or 'A2'")
-    net.restrict({"W_h": M_h, "W_o": net.masks["W_o"]})
-    return net
 
 
 def _sig(x):
@@ -140,8 +120,7 @@ def count_wrong(exp, W, mask, n_in, H, batch, allowed=None):
     for i in range(len(batch)):
         X[i, :lengths[i]] = batch.dense(i)[0]
     if exp.criterion == "st12":
-        goal = batch.info["clean"] if exp.condition == "3c" else batch.end_targets()[:, 0]
-        goal, at_tol = goal[:, None], False
+        goal, at_tol = end_goal(exp, batch)[:, None], False
     elif exp.criterion == "st3":
         goal, at_tol = batch.end_targets(), True
     else:
@@ -153,8 +132,7 @@ def count_wrong(exp, W, mask, n_in, H, batch, allowed=None):
 def judge(exp, y, batch):
     """Per guess: (number wrong, passes the whole test) for end outputs y (G, S, K)."""
     if exp.criterion == "st12":
-        goal = batch.info["clean"] if exp.condition == "3c" else batch.end_targets()[:, 0]
-        diff = np.abs(y[:, :, 0] - goal[None])
+        diff = np.abs(y[:, :, 0] - end_goal(exp, batch)[None])
         wrong = np.sum(diff > exp.abs, axis=1)
         return wrong, (wrong <= exp.st1_wrong) & (diff.mean(axis=1) < exp.st2_mean)
     if exp.criterion == "st3":

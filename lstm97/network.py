@@ -332,32 +332,3 @@ def check_update(update):
     if update not in ("sequence", "step"):
         raise ValueError(f"unknown update {update!r}; expected 'sequence' or 'step'")
 
-
-def train(net, sequences, lr, update="sequence", engine="numba"):
-    """Online learning over an iterable of (xs, targets) pairs, or a ``tasks.Batch``.
-
-    engine="numba" (default) runs the compiled twin in ``engine.py``; engine="numpy"
-    runs the reference above. Both return per-sequence summed squared errors E
-    (eq. 16), measured while learning. If a sequence drives a weight to NaN or inf,
-    training stops there and that sequence's error is NaN (the array ends with it).
-    """
-    check_update(update)
-    if not np.isfinite(lr) or lr <= 0:
-        raise ValueError(f"learning rate must be a positive number, got {lr!r}")
-    if engine == "numpy":
-        if hasattr(sequences, "sequences"):
-            sequences = sequences.sequences()
-        return train_numpy(net, sequences, lr, update)
-    if engine != "numba":
-        raise ValueError(f"unknown engine {engine!r}; expected 'numba' or 'numpy'")
-    from . import engine as compiled
-    from .tasks import Batch, dense_batch
-    if not isinstance(sequences, Batch):
-        checked = [net.check_inputs(xs, tg) for xs, tg in sequences]
-        sequences = dense_batch(checked)
-    stats, bad = compiled.train_batch(net, sequences, lr, update)
-    errors = stats[:, compiled.SSE]
-    if bad >= 0:
-        errors = errors[:bad + 1].copy()
-        errors[-1] = np.nan
-    return errors

@@ -33,6 +33,10 @@ import sys
 import time
 from pathlib import Path
 
+from . import html as report, plan as planning
+from .plan import parameter_defaults, parameters_cell  # noqa: F401  (the notebooks' parameters)
+from .records import check_writable
+
 ROOT = Path(__file__).resolve().parents[1]
 RENDER_DEFAULTS = {"scale": "paper", "results": "../data/results", "train": False}
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -129,26 +133,6 @@ def execute(source, target, parameters=None, *, strip_injected=False, log=True):
     return seconds
 
 
-def parameters_cell(nb):
-    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    if len(cells) != 1:
-        raise ValueError(f"expected exactly one cell tagged 'parameters', found {len(cells)}")
-    return cells[0]
-
-
-def parameter_defaults(nb):
-    """The names and default values the parameters cell assigns (literals only)."""
-    import ast
-    values = {}
-    for node in ast.parse(parameters_cell(nb).source).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            try:
-                values[node.targets[0].id] = ast.literal_eval(node.value)
-            except ValueError:
-                pass
-    return values
-
-
 def render(notebooks):
     """Re-execute the committed notebooks in place from the committed records, with their own
     parameter defaults (which must be RENDER_DEFAULTS), and store them normalised."""
@@ -171,8 +155,6 @@ def reproduce(notebooks, scale, out=None, results=None, scheduler="", basis=None
     lacks, with the estimated time (from the committed records in ``basis``, default
     data/results); then those trials, with one progress bar for the whole run; then the
     notebooks, which find every record present and train nothing."""
-    from . import plan as planning
-    from .runner import check_writable
     base = ROOT / "results" / "reproduce" / scale
     results = Path(results).resolve() if results else base
     out = Path(out).resolve() if out else results / "notebooks"
@@ -206,7 +188,6 @@ def reproduce(notebooks, scale, out=None, results=None, scheduler="", basis=None
 # --------------------------------------------------------------------------- static HTML
 def html(notebooks, out):
     """The report as static pages in ``out`` (lstm97/html.py); returns the index's path."""
-    from . import html as report
     return report.build(notebooks, out)
 
 

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import experiments, readings
-from .notebooks import parameter_defaults
-from .runner import SMOKE, load_records, record_path, run_trials
+from .runner import SMOKE, connect, load_records, record_path, run_trials
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "data" / "results"
@@ -46,6 +45,25 @@ EXTRA = {
     "03": _competitors(lambda e: e.gradient == "guess"),
     "08": lambda scale: [(i, n if scale == "paper" else 1) for i, n in readings.PLAN],
 }
+
+
+def parameters_cell(nb):
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(f"expected exactly one cell tagged 'parameters', found {len(cells)}")
+    return cells[0]
+
+
+def parameter_defaults(nb):
+    """The names and default values the parameters cell assigns (literals only)."""
+    values = {}
+    for node in ast.parse(parameters_cell(nb).source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                pass
+    return values
 
 
 def _read(notebook):
@@ -112,7 +130,6 @@ def trial_seconds(exp_id, scale, basis=COMMITTED):
 def workers(scheduler=None):
     """The processes the trials run on: the Dask cluster's threads, else this machine's cores."""
     if scheduler:
-        from .runner import connect
         client = connect(scheduler)
         try:
             return max(1, sum(client.nthreads().values()))

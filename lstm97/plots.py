@@ -3,7 +3,11 @@ sets the one look every figure shares."""
 import numpy as np
 
 from . import paper
+from .experiments import VARIANTS
 from .network import LSTM97
+from .summary import _stage
+from .tasks import reber
+from .verdicts import CATEGORIES, LABELS
 
 # The colours of the verdict categories (lstm97.verdicts), the same in every figure.
 CATEGORY_COLOURS = {"reproduced": "#1b9e77", "faster": "#66a61e", "slower": "#e6ab02",
@@ -54,7 +58,6 @@ def sequences_until_success(ax, pairs):
     When the rows belong to more than one run (main run and labelled comparisons), each group of
     columns gets its label below the axis (main, per-step updates, ...) and a separator.
     """
-    from .experiments import VARIANTS
     rng = np.random.default_rng(0)                 # the jitter only; the same figure every time
     top = 0
     for x, (exp, records, row_id, stage) in enumerate(pairs):
@@ -165,7 +168,6 @@ def headline(verdicts):
     target), coloured by its verdict (lstm97.verdicts). Returns the figure."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
-    from .verdicts import CATEGORIES, LABELS
     vs = list(verdicts)
     y = np.arange(len(vs))[::-1]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 0.26 * len(vs) + 1.6), sharey=True,
@@ -300,7 +302,6 @@ def summary_scatter(ax, verdicts, budgets):
     """Our mean sequences until success against the paper's, one point per paper row, coloured
     by its verdict; hollow where fewer than 3 trials were solved (the mean says little), and rows
     never solved drawn hollow at their budget. ``budgets``: row -> budget in sequences."""
-    from .verdicts import CATEGORIES, LABELS
     pts = [(v, v.mean if v.mean else budgets[v.row]) for v in verdicts if v.paper_mean and v.category]
     lo = min(min(v.paper_mean for v, _ in pts), min(y for _, y in pts)) / 2
     hi = max(max(v.paper_mean for v, _ in pts), max(y for _, y in pts)) * 4
@@ -335,7 +336,6 @@ def reber_inside(axes, net, string, title=""):
     """:func:`inside` for one embedded Reber string: the time axis labelled by the symbol read,
     the outputs by the symbol they predict (B T P S X V E), dotted lines at the second symbol
     and at the step that must recall it (docs/paper.md §4.1)."""
-    from .tasks import reber
     xs, _ = reber.encode([string]).dense(0)
     inside(axes, net, xs, marks=(1, len(string) - 3), title=title)
     out = axes[-1]
@@ -349,9 +349,8 @@ def reber_inside(axes, net, string, title=""):
 def readings_panels(groups, bases, variants, ncols=1, title=""):
     """Sequences until success (:func:`sequences_until_success`) of the main runs ``bases`` and
     their readings: one panel per reading of ``variants`` ('' the main run), one column per paper
-    row, all panels on one scale, one legend below. ``groups``: readings.group's dict."""
+    row, all panels on one scale, one legend below. ``groups``: study.group's dict."""
     import matplotlib.pyplot as plt
-    from .summary import _stage
     panels = []
     for v in variants:
         items = [(e, recs, e.rows[-1], _stage(e, e.rows[-1]))

@@ -12,7 +12,8 @@ and ``+long`` predate this and draw seeds of their own.)
 
 ``PLAN`` is the pre-registered study: every (row, reading) pair that is run, with
 its trial count, fixed before any of its trials ran. Every pair is reported, whether it helps
-or not. ``SAME_AS_MAIN`` lists pairs that are the main run itself, with the reason.
+or not. ``SAME_AS_MAIN`` lists pairs that are the main run itself, with the reason. The study's
+records are read by ``study.py``.
 """
 from dataclasses import dataclass, replace
 
@@ -125,31 +126,3 @@ SAME_AS_MAIN = {
     "2a+legend": "Table 10 gives 2a h = id and g = g1, which mean the same in its legend as in the text",
     "2b+legend": "as 2a+legend",
 }
-
-
-def run_plan(results="data/results", workers=None, pairs=None, progress=True):
-    """Run every pair of PLAN (or of ``pairs``) that lacks records, in order, resumably.
-
-    The study's records belong in the committed ``data/results`` (that is this function's
-    documented purpose); pass another folder to try it elsewhere.
-    """
-    from .runner import run_trials
-    for exp_id, trials in pairs or PLAN:
-        run_trials(exp_id, trials, results=results, workers=workers, progress=progress)
-
-
-def group(records):
-    """{main id: [(experiment, records), ...]} from {id: records} of the plan's pairs, the main
-    run first, then its readings in plan order (what summary.reading_rows takes)."""
-    from .experiments import get
-    bases = list(dict.fromkeys(get(i).base for i in records))
-    return {b: [(get(i), records[i]) for i in [b] + [i for i in records if get(i).base == b and i != b]
-                if i in records] for b in bases}
-
-
-def load(results, scale="paper"):
-    """The recorded trials of every planned pair and of its main run: {id: records}."""
-    from .experiments import get
-    from .runner import load_records
-    ids = dict.fromkeys([get(i).base for i, _ in PLAN] + [i for i, _ in PLAN])
-    return {i: load_records(results, i, scale) for i in ids}

@@ -6,7 +6,7 @@ whether the README still matches the records. Every count of rows comes from lst
 """
 from pathlib import Path
 
-from . import verdicts
+from . import plots, verdicts
 from .tables import Table, count
 
 README_BEGIN = "<!-- results: written by `python -m lstm97 readme` from the records; do not edit by hand -->"
@@ -68,7 +68,6 @@ def headline_figure(vs, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from . import plots
     with matplotlib.rc_context():
         plots.style()
         fig = plots.headline(vs)

@@ -1,9 +1,11 @@
 """Trial records -> the paper's statistics, beside the paper's own row (Tables 1-9)."""
 import numpy as np
 
-from . import paper
-from .experiments import VARIANTS
-from .runner import ENGINE
+from . import criteria, paper
+from .experiments import BASELINES, EXPERIMENTS, VARIANTS
+from .network import LSTM97
+from .records import ENGINE, SMOKE
+from .tables import Table, auto, count, text
 
 COLUMNS = ("trials", "success_pct", "mean", "median", "min", "max", "ratio", "st1", "wrong",
            "test_size", "fraction_misclassified", "av_difference", "mse")
@@ -13,7 +15,7 @@ def _stage(exp, row_id):
     """Which stage of a record a paper row is measured at."""
     if exp.criterion == "nseq":
         return f"nseq{paper.RESULTS[row_id]['n_seq']}"
-    return "st2" if exp.criterion == "st12" else "solved"
+    return criteria.final_stage(exp)
 
 
 def ours(exp, records, row_id):
@@ -33,10 +35,7 @@ def ours(exp, records, row_id):
     out["ratio"] = out["mean"] / theirs if out["mean"] is not None and theirs else None
     st1 = [r["stages"]["st1"] for r in reached if "st1" in r["stages"]]
     out["st1"] = float(np.mean(st1)) if st1 else None
-    if exp.criterion == "reber":
-        out["wrong"] = mean_of("test_wrong")
-    else:
-        out["wrong"] = mean_of("wrong")
+    out["wrong"] = mean_of(criteria.of(exp).wrong_key)
     out["test_size"] = tests[0].get("test_size") if tests else None
     out["fraction_misclassified"] = mean_of("fraction_misclassified")
     out["av_difference"] = mean_of("av_difference")
@@ -119,7 +118,6 @@ GLOSSARY = ("Criteria: ST1: no more than a given number of a fresh test set's 25
 
 def config_rows(exps):
     """Each configuration beside its Table-10 row, in words."""
-    from .network import LSTM97
     rows = []
     for e in exps:
         t10 = paper.TABLE10[e.condition]
@@ -141,7 +139,6 @@ def config_rows(exps):
 def config_table(exps):
     """config_rows as a table for people: one column per condition, one row per setting (so that
     even nine conditions fit a page), with the criteria's glossary."""
-    from .tables import Table, count, text
     settings = [("task", "task", text), ("blocks", "memory cells", text),
                 ("weights", "weights", count), ("paper_weights", "Table 10's weights", count),
                 ("in_gate_bias", "input-gate biases", text), ("out_gate_bias", "output-gate biases", text),
@@ -187,7 +184,6 @@ def result_table(pairs, columns=("who", "row", "trials", "success_pct", "mean", 
                                  "ratio")):
     """Ours beside the paper, row by row, as a table: one line for our trials, one for the paper's.
     ``columns``: keys of RESULT_COLUMNS."""
-    from .tables import Table
     return Table(result_rows(pairs), [RESULT_COLUMNS[c] for c in columns], notes=[
         "success: trials that met the paper's criterion within the budget; mean, median, min, max: "
         "training sequences until success over the successful trials; ratio: our mean over the "
@@ -331,7 +327,7 @@ def learning_rows(pairs, fractions=(0.9, 0.99)):
     """
     rows = []
     for exp, records in pairs:
-        if exp.criterion not in ("window", "st3", "nseq"):
+        if not criteria.of(exp).stream:
             continue
         row = dict(experiment=exp.id, trials=len(records))
         for f in fractions:
@@ -351,7 +347,6 @@ def learning_rows(pairs, fractions=(0.9, 0.99)):
 
 def learning_table(pairs):
     """learning_rows as a table for people."""
-    from .tables import auto
     return auto(learning_rows(pairs), [
         ("experiment", "condition"), ("trials", "trials"),
         ("median_first_90%_right", "90% right from (median)", "count"),
@@ -386,7 +381,6 @@ def compute_rows(pairs):
 def scale_statement(scale, results, pairs=None, train=False):
     """The line each notebook opens its results with: which scale, which records, and (with
     ``pairs`` of (experiment, records)) how many trials are behind the numbers."""
-    from .runner import SMOKE
     if scale == "smoke":
         what = (f"smoke, at most {SMOKE['trials']} trials per configuration and budgets capped at "
                 f"{SMOKE['budget']:,} sequences: a check that the pipeline runs, not comparable to "
@@ -522,7 +516,6 @@ def competitor_rows(table, records):
     """Table 1's or Table 2's competitor rows (paper.COMPETITORS), our runs beside the paper's:
     one line per configuration that re-runs a row (Table 2's "1.0-10.0" rows: one per rate),
     "cited only" where none does. ``records``: {experiment id: records}."""
-    from .experiments import BASELINES
     rows = []
     for c in paper.COMPETITORS:
         if c["table"] != table:
@@ -585,7 +578,6 @@ def guessing_rows(records):
     """Random weight guessing (experiments.BASELINES, gradient "guess"), one line per task and
     architecture: trials, solved, guesses until success (mean, median), sequences evaluated per
     trial (mean), and the budget in guesses; beside it the LSTM row's paper mean in sequences."""
-    from .experiments import BASELINES, EXPERIMENTS
     rows = []
     for e in BASELINES.values():
         if e.gradient != "guess":
@@ -630,7 +622,6 @@ def ranking_table(competitors, pairs):
     success, then fewer sequences), and in the notes whether the paper's order holds, task by task.
     Methods are compared only on the same task and only with all their planned trials recorded.
     ``competitors``: {id: records} of experiments.BASELINES; ``pairs``: the LSTM main runs."""
-    from .tables import Table
     rows, notes = [], []
     for table, lstm_ids in (("Table 1", [f"1-{k}" for k in range(1, 6)]), ("Table 2", ["2a"])):
         comp = competitor_rows(table, competitors)

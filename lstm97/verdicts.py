@@ -26,8 +26,10 @@ targets and comes closest to the paper's row, with what that reading contradicts
 """
 from dataclasses import dataclass
 
-from . import paper, summary
+from . import paper, readings, summary
 from .experiments import EXPERIMENTS
+from .records import load_records
+from .study import group as group_study, load as load_study
 from .tables import Table, Verdict as VerdictText, count, pct, ratio
 
 CATEGORIES = ("reproduced", "faster", "slower", "lower", "fails")
@@ -114,15 +116,13 @@ def _reading_of(row, study_rows, readings):
 
 def row_verdicts(results="data/results", scale="paper", records=None, study=None):
     """One Verdict per main paper row of Tables 1-9, in paper order, from the records in
-    ``results`` (or ``records``: {experiment id: records}; ``study``: readings.load's dict)."""
-    from . import readings
-    from .runner import load_records
+    ``results`` (or ``records``: {experiment id: records}; ``study``: study.load's dict)."""
     main = {i: e for i, e in EXPERIMENTS.items() if not e.variant}
     if records is None:
         records = {i: load_records(results, i, scale) for i in main}
     if study is None:
-        study = readings.load(results, scale)
-    study_rows = summary.reading_rows(readings.group({i: r for i, r in study.items() if r}),
+        study = load_study(results, scale)
+    study_rows = summary.reading_rows(group_study({i: r for i, r in study.items() if r}),
                                       dict(readings.PLAN))
     out = []
     for exp_id, exp in main.items():

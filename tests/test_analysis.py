@@ -141,7 +141,7 @@ def test_initial_drift_of_a_net_with_only_gate_weights(monkeypatch):
     weights 0 except the cells' weights from the gates. Then y_in = y_out = 1/2 at every step,
     the cell's net input is the gate push 0.5 * (sum of its gate weights) from step 2 on (z = 0
     at step 1), so s(end) = (L - 1) * 0.5 * g(push) (eqs. 6-7), whatever the inputs and class."""
-    from lstm97 import analysis, runner
+    from lstm97 import analysis, nets
     from lstm97.network import squash_g
     exp = EXPERIMENTS["2c-1"]
     net = LSTM97(**exp.net)
@@ -150,7 +150,7 @@ def test_initial_drift_of_a_net_with_only_gate_weights(monkeypatch):
     w["W_c"][0, gates] = [0.6, 0.3, 0.3, 0.0]           # push +0.6
     w["W_c"][1, gates] = [-0.3, 0.0, -0.3, -0.6]        # push -0.6
     net.set_weights(w)
-    monkeypatch.setattr(runner, "initial_net", lambda e, t, seed=0: net)
+    monkeypatch.setattr(nets, "initial_net", lambda e, t, seed=0: net)
     row = analysis.initial_drift(exp, 7, {"success": True}, n=10, seed=3)
 
     lengths = exp.make_task(7).sample(np.random.default_rng(3), 10).lengths
@@ -177,9 +177,9 @@ def test_gradient_scale_gate_traces_grow_with_the_sequence(monkeypatch):
     same in every sequence. The trace of a weight from a gate is then (L - 1)/4 (eq. 27: 1/2 * 1/2
     at steps 2..L), that of the weight from x or y 1/2 (seen once, at step 2): the ratio of their
     updates is mean(L - 1)/2, and a distractor's trace is 1/2 per occurrence."""
-    from lstm97 import analysis, runner
+    from lstm97 import analysis, nets
     exp = EXPERIMENTS["2c-2"]
-    monkeypatch.setattr(runner, "initial_net", lambda e, t, seed=0: _zero_net_but_outputs(exp))
+    monkeypatch.setattr(nets, "initial_net", lambda e, t, seed=0: _zero_net_but_outputs(exp))
     row = analysis.gradient_scale(exp, 0, n=6, seed=4)
     batch = exp.make_task(0).sample(np.random.default_rng(4), 6)
     assert row["gate / (x, y)"] == pytest.approx(np.mean(batch.lengths - 1) / 2, rel=1e-3)

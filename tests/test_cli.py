@@ -196,12 +196,12 @@ def _read_only(tmp_path):
 @pytest.mark.parametrize("command", [["run", "6a", "--trials", "1"], ["study", "--train"], ["reproduce"]])
 def test_an_unwritable_results_folder_is_refused_before_any_training(tmp_path, capsys, monkeypatch, where,
                                                                     command):
+    import lstm97.__main__
     import lstm97.notebooks
-    import lstm97.readings
     import lstm97.runner
     trained = []
     monkeypatch.setattr(lstm97.runner, "run_lanes", lambda *a, **k: trained.append(a))
-    monkeypatch.setattr(lstm97.readings, "run_plan", lambda *a, **k: trained.append(a))
+    monkeypatch.setattr(lstm97.__main__, "run_study", lambda *a, **k: trained.append(a))
     folder = Path("/dev/null/x") if where == "not a folder" else _read_only(tmp_path) / "res"
     if command == ["reproduce"]:
         code = lstm97.notebooks.main(["reproduce", "--scale", "smoke", "--results", str(folder),

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm97 import experiments, paper, runner
+from lstm97 import experiments, nets, paper, runner
 from lstm97.__main__ import main
 from lstm97.rnn import RNN
 
@@ -63,7 +63,7 @@ def test_smoke_trials_of_the_gradient_competitors(exp_id):
     assert a["sequences_trained"] == 2000 and a["stopped"] in ("budget", "solved")
     assert a["engine"] == runner.learner_of(experiments.get(exp_id))
     assert set(a["weights"]) == {"W_h", "W_o"}
-    start = runner.initial_net(exp_id, 1).weights
+    start = nets.initial_net(experiments.get(exp_id), 1).weights
     assert any((abs(sum(map(sum, a["weights"][k])) - start[k].sum()) > 1e-9) for k in start)   # it learned
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lstm97 import experiments, readings, runner
+from lstm97 import experiments, nets, readings, runner
 from lstm97.network import LSTM97
 
 RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
@@ -49,8 +49,8 @@ def test_readings_change_what_they_say():
     assert get("1-5+full+step").gradient == "full" and get("1-5+full+step").update == "step"
     assert get("1-5+legend+step").net["g"] == "legend"
     # the same seeds as the main run: trial 3 starts from the same weights where the net is the same
-    a = runner.initial_net("2c-2", 3)
-    b = runner.initial_net("2c-2+full", 3)
+    a = nets.initial_net(experiments.get("2c-2"), 3)
+    b = nets.initial_net(experiments.get("2c-2+full"), 3)
     for k in a.weights:
         np.testing.assert_array_equal(a.weights[k], b.weights[k])
 

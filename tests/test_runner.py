@@ -11,8 +11,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from lstm97 import experiments, lanes, runner
-from lstm97.runner import RecordError, StreamCriterion, run_trial, run_trials
+from lstm97 import criteria, experiments, lanes, nets, records, runner, scheduling, trial
+from lstm97.runner import RecordError, run_trial, run_trials
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -53,11 +53,11 @@ def test_initial_net_is_the_net_a_trial_starts_from():
     """With no budget a trial trains nothing, so its kept weights are its starting weights."""
     exp = replace(experiments.EXPERIMENTS["2c-1"], budget=0)
     rec = run_trial(exp, 4, seed=2, keep_weights=True)
-    start = runner.initial_net(exp, 4, seed=2).weights
+    start = nets.initial_net(exp, 4, seed=2).weights
     assert rec["sequences_trained"] == 0
     for k, w in rec["weights"].items():
         np.testing.assert_array_equal(np.array(w), start[k])
-    other = runner.initial_net("2c-1", 5, seed=2).weights
+    other = nets.initial_net(experiments.get("2c-1"), 5, seed=2).weights
     assert not np.array_equal(other["W_c"], start["W_c"])
 
 
@@ -70,11 +70,11 @@ def test_paper_scale_trial_solves_6a_and_reports_test_measures():
 
 
 def test_diverging_trial_is_a_recorded_failure(monkeypatch):
-    class Overflowed(runner.LSTM97):                    # as if an update had overflowed to inf
+    class Overflowed(nets.LSTM97):                    # as if an update had overflowed to inf
         def __init__(self, *a, **kw):
             super().__init__(*a, **kw)
             self.weights["W_in"][0, 1] = np.inf         # x 0-valued marker inputs -> NaN
-    monkeypatch.setattr(runner, "LSTM97", Overflowed)
+    monkeypatch.setattr(nets, "LSTM97", Overflowed)
     rec = run_trial("4-1", 0, scale="smoke")
     assert rec["stopped"] == "diverged" and not rec["success"]
     assert "NaN" in rec["reason"]
@@ -82,7 +82,7 @@ def test_diverging_trial_is_a_recorded_failure(monkeypatch):
 
 def test_window_criterion_counts_from_the_start_of_the_window():
     exp = replace(experiments.get("2c-1"), window=5)
-    crit = StreamCriterion(exp)
+    crit = criteria.of(exp)
     stats = np.zeros((12, 4))
     stats[:, 2] = [0.5, 0.1, 0.1, 0.5, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]
     assert crit.scan(stats[:6]) == []
@@ -91,7 +91,7 @@ def test_window_criterion_counts_from_the_start_of_the_window():
 
 def test_st3_needs_low_mean_error_and_all_recent_correct():
     exp = replace(experiments.get("4-1"), window=4)
-    crit = StreamCriterion(exp)
+    crit = criteria.of(exp)
     stats = np.zeros((10, 4))
     stats[:, 3] = 0.001
     stats[:, 2] = 0.01
@@ -101,7 +101,7 @@ def test_st3_needs_low_mean_error_and_all_recent_correct():
 
 def test_nseq_stages_in_order():
     exp = replace(experiments.get("5"), window=10, nseq=(5, 2))
-    crit = StreamCriterion(exp)
+    crit = criteria.of(exp)
     stats = np.zeros((30, 4))
     stats[:, 2] = [1.0] * 10 + [0.0] * 20
     assert crit.scan(stats) == [(15, "nseq5"), (18, "nseq2")]
@@ -131,9 +131,9 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, mon
 
     def crash(src, dst):
         raise OSError("disk full")
-    monkeypatch.setattr(runner.os, "replace", crash)
+    monkeypatch.setattr(records.os, "replace", crash)
     for write in (lambda: runner.write_record(path, {"success": False, "experiment": "6a"}),
-                  lambda: runner._save_checkpoint(path.with_suffix(".checkpoint"), {}, None)):
+                  lambda: records.save_checkpoint(path.with_suffix(".checkpoint"), {}, None)):
         with pytest.raises(OSError, match="disk full"):
             write()
     assert path.read_bytes() == before
@@ -281,20 +281,20 @@ def test_two_processes_sharing_one_queue_of_trials_give_the_records_of_one(tmp_p
 @pytest.mark.parametrize("share, environ, width", [(5, {}, 8), (8, {}, 8), (9, {}, None), (16, {}, None),
                                                     (5, {"LSTM97_LANES": "16"}, None)])
 def test_workers_with_8_trials_or_fewer_each_get_the_8_lane_kernel(share, environ, width):
-    """_kernel_width: 8 lanes for a share of at most 8 trials, else the default (None); a width
+    """kernel_width: 8 lanes for a share of at most 8 trials, else the default (None); a width
     the user set is kept."""
-    assert runner._kernel_width(share, environ) == width
+    assert scheduling.kernel_width(share, environ) == width
 
 
 def test_a_worker_started_in_the_block_runs_the_kernel_width_set_there(monkeypatch):
     """A pool process takes LSTM97_LANES as it is when the process starts (at the first
-    submit), so _run_pool's block sets the workers' width; the parent's environment is as it
+    submit), so run_pool's block sets the workers' width; the parent's environment is as it
     was afterwards."""
     monkeypatch.delenv("LSTM97_LANES", raising=False)
-    pool = runner._pool(1)
+    pool = scheduling.pool(1)
     try:
-        with runner._environment("LSTM97_LANES", runner._kernel_width(5)):
-            job = pool.submit(runner._worker_width)
+        with scheduling.environment("LSTM97_LANES", scheduling.kernel_width(5)):
+            job = pool.submit(scheduling.worker_width)
         assert "LSTM97_LANES" not in os.environ
         assert job.result(timeout=300) == 8
     finally:
@@ -319,7 +319,7 @@ def test_a_trial_stopped_midway_resumes_from_its_checkpoint_to_the_same_record(t
     stopped after 20,000 sequences, before its cell is added, the trial resumes from 18,000,
     adds the cell later and ends with the record of a run never stopped. A checkpoint of
     another trial, or an unreadable one, is not used: the trial starts over and says why."""
-    monkeypatch.setattr(runner, "CHECKPOINT_EVERY", 0.0)
+    monkeypatch.setattr(trial, "CHECKPOINT_EVERY", 0.0)
     exp = replace(experiments.get("2a"), budget=50_000, check_every=2000)
     kw = dict(keep_weights=True, engine=runner.ENGINE)
     whole = run_trial(exp, 1, **kw)
@@ -328,18 +328,18 @@ def test_a_trial_stopped_midway_resumes_from_its_checkpoint_to_the_same_record(t
     with pytest.raises(_Stop):
         run_trial(exp, 1, **kw, on_chunk=_stop_at(20_000), checkpoint=ckpt)
     key, state = __import__("pickle").loads(ckpt.read_bytes())
-    assert key["trial"] == 1 and state[7] == 18_000                  # n, saved before the stop
+    assert key["trial"] == 1 and state.n == 18_000                  # n, saved before the stop
     seen = []
     resumed = run_trial(exp, 1, **kw, on_chunk=_stop_at(10**9, seen), checkpoint=ckpt)
     assert seen[0] == 20_000 and strip(resumed) == strip(whole)
     assert resumed["wall_time"] > 0
 
-    for trial, content, says in ((2, None, "differs in: trial)"), (1, b"not a pickle", "unreadable")):
+    for t, content, says in ((2, None, "differs in: trial)"), (1, b"not a pickle", "unreadable")):
         if content:
             ckpt.write_bytes(content)
         seen = []
         with pytest.raises(_Stop):
-            run_trial(exp, trial, **kw, on_chunk=_stop_at(0, seen), checkpoint=ckpt)
+            run_trial(exp, t, **kw, on_chunk=_stop_at(0, seen), checkpoint=ckpt)
         assert seen == [2000] and says in capsys.readouterr().err            # started over
 
 
@@ -347,20 +347,20 @@ def test_lanes_resume_each_trial_from_its_own_checkpoint(tmp_path, monkeypatch):
     """Trials 0 and 3 of five were stopped midway with checkpoints; a lane run (width 4) takes
     them up where they stopped, beside fresh trials, and every record is the uninterrupted one."""
     from lstm97.runner import checkpoint_path, run_lanes
-    monkeypatch.setattr(runner, "CHECKPOINT_EVERY", 0.0)
+    monkeypatch.setattr(trial, "CHECKPOINT_EVERY", 0.0)
     exp = replace(experiments.get("6a"), check_every=250)
     for t in (0, 3):
         with pytest.raises(_Stop):
             run_trial(exp, t, scale="smoke", keep_weights=True, on_chunk=_stop_at(750),
                       checkpoint=checkpoint_path(tmp_path, exp.id, t))
-    load, resumed = runner._load_checkpoint, []
+    load, resumed = trial.load_checkpoint, []
 
     def spy(path, key):
         state = load(path, key)
         if state is not None:
-            resumed.append((key["trial"], state[7]))
+            resumed.append((key["trial"], state.n))
         return state
-    monkeypatch.setattr(runner, "_load_checkpoint", spy)
+    monkeypatch.setattr(trial, "load_checkpoint", spy)
     got = {}
     todo = iter(range(5))
     run_lanes(exp, lambda: next(todo, None), lambda r: got.__setitem__(r["trial"], r),
@@ -371,8 +371,8 @@ def test_lanes_resume_each_trial_from_its_own_checkpoint(tmp_path, monkeypatch):
 
 
 def test_run_trials_leaves_no_checkpoint_beside_finished_records(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "CHECKPOINT_EVERY", 0.0)
-    monkeypatch.setattr(runner, "_chunk_size", lambda exp, task: 500)
+    monkeypatch.setattr(trial, "CHECKPOINT_EVERY", 0.0)
+    monkeypatch.setattr(trial, "_chunk_size", lambda exp, task: 500)
     recs = run_trials("6a", 2, scale="smoke", results=tmp_path, workers=1, progress=False)
     assert len(recs) == 2
     assert sorted(p.name for p in (tmp_path / "6a").iterdir()) == ["trial_000.json", "trial_001.json"]
@@ -385,12 +385,12 @@ def test_run_trials_leaves_no_checkpoint_beside_finished_records(tmp_path, monke
 def test_a_checkpoint_of_other_code_is_not_used(tmp_path, monkeypatch, capsys):
     """The package's sources are part of a checkpoint's key: a trial resumed after the code
     changed starts over."""
-    monkeypatch.setattr(runner, "CHECKPOINT_EVERY", 0.0)
+    monkeypatch.setattr(trial, "CHECKPOINT_EVERY", 0.0)
     exp = replace(experiments.get("6a"), check_every=250)
     ckpt = tmp_path / "c.checkpoint"
     with pytest.raises(_Stop):
         run_trial(exp, 0, scale="smoke", on_chunk=_stop_at(750), checkpoint=ckpt)
-    monkeypatch.setattr(runner, "SOURCES", "0" * 16)
+    monkeypatch.setattr(trial, "SOURCES", "0" * 16)
     seen = []
     with pytest.raises(_Stop):
         run_trial(exp, 0, scale="smoke", on_chunk=_stop_at(0, seen), checkpoint=ckpt)
