@@ -20,9 +20,11 @@ export PYTHONHASHSEED := 0
 
 ifdef PY
   RUN := $(PY) -m
+  LINT := lint-imports
   ENV :=
 else
   RUN := $(BIN)/python -m
+  LINT := $(BIN)/lint-imports
   ENV := $(STAMP)
 endif
 
@@ -39,8 +41,10 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
-# Each pytest runs in two worker processes (pytest-xdist); nbval keeps a notebook's cells together.
+# First the import layers (pyproject.toml's [tool.importlinter], docs/architecture.md). Each pytest
+# runs in two worker processes (pytest-xdist); nbval keeps a notebook's cells together.
 test: $(ENV)
+	$(LINT)
 	$(RUN) pytest -n 2 --dist worksteal tests
 	$(RUN) pytest -n 2 --dist loadfile --nbval-lax -p no:cacheprovider $(NOTEBOOKS)
 
