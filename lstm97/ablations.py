@@ -84,12 +84,13 @@ def _forget(bias):
 ABLATIONS = {a.name: a for a in (
     Ablation("naive-cec", "cec", "no input and no output gates: the CEC with g and h only",
              "Section 3.2: the naive constant error flow and its weight conflicts",
-             _net(input_gates=False, output_gates=False)),
+             _net(input_gates=False, output_gates=False, input_gate_bias=None, output_gate_bias=None)),
     Ablation("no-input-gate", "input-gate", "no input gates (y_in := 1)",
              "Section 3.2: the input gate is there to resolve the input weight conflict",
-             _net(input_gates=False)),
+             _net(input_gates=False, input_gate_bias=None)),
     Ablation("no-output-gate", "output-gate", "no output gates (y_out := 1)",
-             "Exp 1: 'we did not get fast learning without output gates'", _net(output_gates=False)),
+             "Exp 1: 'we did not get fast learning without output gates'",
+             _net(output_gates=False, output_gate_bias=None)),
     Ablation("blocks-of-1", "blocks", "the same cells as blocks of 1, each with its own gates",
              "Section 4: blocks of size S share gates and store more efficiently", _blocks_of_one),
     Ablation("in-bias-none", "input-bias", "input-gate biases random like every other weight",
@@ -127,3 +128,60 @@ PLAN = (
 )
 # The main rows the plan compares with; Exp 1's at 60 trials as in the readings study.
 MAIN = {r: TRIALS[r] for r in dict.fromkeys(p.split("+")[0] for p, _ in PLAN)}
+
+
+# --------------------------------------------------------------------------- the decision rule
+# Fixed with the plan, before the study's results are read: a variant differs from its main row
+# in success when a two-sided Fisher exact test on (solved, failed) gives p < ALPHA, and in speed
+# when both have at least MIN_SOLVED successes and the ratio of their means is outside
+# [1/FACTOR, FACTOR] (the project's own factor-of-2 target).
+ALPHA = 0.05
+FACTOR = 2.0
+MIN_SOLVED = 3
+
+
+def fisher_p(a, n, b, m):
+    """Two-sided Fisher exact test: p of a table at least as unlikely as (a of n solved) against
+    (b of m solved), with the margins fixed (hypergeometric; no SciPy needed)."""
+    from math import comb
+    k, total = a + b, n + m
+    prob = lambda x: comb(n, x) * comb(m, k - x) / comb(total, k)
+    seen = prob(a)
+    return min(1.0, sum(prob(x) for x in range(max(0, k - m), min(k, n) + 1) if prob(x) <= seen * (1 + 1e-9)))
+
+
+def compare(main, variant):
+    """'worse', 'better' or 'same': the variant's (solved, trials, mean) against the main row's."""
+    (a, n, mean_a), (b, m, mean_b) = main, variant
+    if fisher_p(a, n, b, m) < ALPHA:
+        return "worse" if b / m < a / n else "better"
+    if a >= MIN_SOLVED and b >= MIN_SOLVED and mean_a and mean_b:
+        if mean_b > FACTOR * mean_a:
+            return "worse"
+        if mean_b < mean_a / FACTOR:
+            return "better"
+    return "same"
+
+
+def judge(claim, outcomes):
+    """A claim's verdict from its pairs' outcomes {pair id: 'worse'|'better'|'same'|None (pending)}:
+    "supported", "contradicted" or "not decidable". A part the paper calls useful is supported when
+    removing it makes some row worse and none better, contradicted when it makes no row worse (it
+    made no difference, or only helped, where it should bite), else not decidable. For the input-gate
+    biases, the paper's remedy is supported when removing it ('in-bias-none') makes some row worse,
+    and "requires no fine-tuning" when no other value (half, double, one for all) makes any row worse;
+    the claim is supported only if both hold, contradicted otherwise. Pending pairs make a claim not decidable. The forget gate
+    is not the paper's: it is judged by the rows it rescues, not here."""
+    if any(v is None for v in outcomes.values()):
+        return "not decidable"
+    if claim == "input-bias":
+        none = [v for k, v in outcomes.items() if k.endswith("+in-bias-none")]
+        other = [v for k, v in outcomes.items() if not k.endswith("+in-bias-none")]
+        remedy, no_tuning = "worse" in none, "worse" not in other
+        return "supported" if remedy and no_tuning else "contradicted"
+    values = list(outcomes.values())
+    if "worse" in values and "better" not in values:
+        return "supported"
+    if "worse" not in values:
+        return "contradicted"
+    return "not decidable"

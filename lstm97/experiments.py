@@ -267,8 +267,9 @@ def get(experiment_id):
     from . import readings
     base, names = readings.split(str(experiment_id))
     if base in EXPERIMENTS and "+" not in base and names:
+        from .ablations import PLAN as ABLATION_PLAN
         exp = readings.apply(EXPERIMENTS[base], names)
-        trials = dict(readings.PLAN).get(exp.id)
+        trials = dict(readings.PLAN).get(exp.id) or dict(ABLATION_PLAN).get(exp.id)
         return replace(exp, trials=trials) if trials else exp
     raise ValueError(f"unknown experiment {experiment_id!r}; valid: {', '.join(EXPERIMENTS)}, "
                      f"or a main run followed by readings, e.g. 1-5+full "

@@ -88,15 +88,21 @@ def split(experiment_id):
 
 
 def apply(exp, names):
-    """``exp`` under the readings ``names`` (a list, or one string 'a+b'), as a labelled
-    comparison with the main run's seeds. ValueError naming an unknown reading."""
+    """``exp`` under the readings ``names`` (a list, or one string 'a+b'), or under the cell
+    variants of lstm97/ablations.py, as a labelled comparison with the main run's seeds.
+    ValueError naming an unknown name."""
+    from .ablations import ABLATIONS
     if isinstance(names, str):
         names = names.split("+")
     out = exp
     for n in names:
-        if n not in READINGS:
-            raise ValueError(f"unknown reading {n!r}; readings: {', '.join(READINGS)}")
-        out = READINGS[n].change(out)
+        if n in READINGS:
+            out = READINGS[n].change(out)
+        elif n in ABLATIONS:
+            out = ABLATIONS[n].change(out)
+        else:
+            raise ValueError(f"unknown reading {n!r}; readings: {', '.join(READINGS)}; "
+                             f"cell variants: {', '.join(ABLATIONS)}")
     return replace(out, id="+".join([exp.id, *names]), seed_id=exp.id)
 
 

@@ -27,3 +27,20 @@ def test_the_plan_is_the_registered_one():
 
 
 REGISTERED = "1dd128234ead55d2"
+
+
+def test_fisher_exact_and_the_decision_rule():
+    from lstm97.ablations import compare, fisher_p, judge
+    assert abs(fisher_p(10, 10, 7, 10) - 0.2105263157894737) < 1e-12      # scipy.stats.fisher_exact
+    assert fisher_p(10, 10, 0, 10) < 1e-4 and fisher_p(5, 10, 5, 10) == 1.0
+    assert compare((10, 10, 1000), (0, 10, None)) == "worse"
+    assert compare((10, 10, 1000), (10, 10, 2500)) == "worse"            # same success, 2.5x slower
+    assert compare((10, 10, 1000), (9, 10, 600)) == "same"
+    assert compare((2, 20, 1000), (20, 20, 30_000)) == "better"
+    assert judge("output-gate", {"a": "worse", "b": "same"}) == "supported"
+    assert judge("output-gate", {"a": "same", "b": "same"}) == "contradicted"
+    assert judge("output-gate", {"a": "worse", "b": "better"}) == "not decidable"
+    assert judge("output-gate", {"a": "worse", "b": None}) == "not decidable"
+    bias = {"4-1+in-bias-none": "worse", "4-1+in-bias-half": "same", "6a+in-bias-double": "same"}
+    assert judge("input-bias", bias) == "supported"
+    assert judge("input-bias", dict(bias, **{"6a+in-bias-double": "worse"})) == "contradicted"
