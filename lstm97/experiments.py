@@ -8,6 +8,7 @@ sequence budget. Where the paper is silent, the choice follows docs/paper.md §6
 from dataclasses import dataclass, replace
 
 from . import paper, readings
+from .ablations import PLAN as ABLATION_PLAN
 from .nets import make_net
 from .tasks import (Adding, EmbeddedReber, Multiplication, NoiseFree, NoLocalRegularities,
                     TemporalOrder, TwoSequence, VeryLongLag)
@@ -267,7 +268,7 @@ def get(experiment_id):
     base, names = readings.split(str(experiment_id))
     if base in EXPERIMENTS and "+" not in base and names:
         exp = readings.apply(EXPERIMENTS[base], names)
-        trials = dict(readings.PLAN).get(exp.id)
+        trials = dict(readings.PLAN).get(exp.id) or dict(ABLATION_PLAN).get(exp.id)
         return replace(exp, trials=trials) if trials else exp
     raise ValueError(f"unknown experiment {experiment_id!r}; valid: {', '.join(EXPERIMENTS)}, "
                      f"or a main run followed by readings, e.g. 1-5+full "

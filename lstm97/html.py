@@ -31,7 +31,7 @@ CITATION = re.compile(rf"docs/paper\.md\s+{REF}(?:(?:,\s*|\s+and\s+|\s+or\s+){RE
 NUMERIC = re.compile(r"[-+−–.,%×e()\[\]~≈<>/\s]*\d[-+−–.,%×e()\[\]~≈<>/\s\d]*")
 
 CSS = """
-body { max-width: 64em; margin: 0 auto; padding: 0.5em 1.5em 3em; line-height: 1.5;
+body { max-width: 76em; margin: 0 auto; padding: 0.5em 1.5em 3em; line-height: 1.5;
        font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d1d1f; }
 a { color: #1a5fb4; }
 nav.report-nav { font-size: 0.9em; margin: 0.5em 0 1em; }
@@ -199,7 +199,7 @@ def copy_images(page, base, out):
 def _link_citation(text):
     """'docs/paper.md §4.1, §6.7-6.10' with the document and each section number a link."""
     head, rest = text.split("md", 1)
-    rest = re.sub(r"§?(\d+(?:\.\d+)*)[a-z]?",                 # §6.9b: item (b) of §6.9
+    rest = re.sub(r"§?(\d+(?:\.\d+)*)[a-z]?",                 # a letter after the number (an item of a section) links to the section
                   lambda m: f'<a href="paper.html#s{m.group(1)}">{m.group(0)}</a>', rest)
     return f'<a href="paper.html">{head}md</a>{rest}'
 

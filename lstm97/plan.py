@@ -3,7 +3,8 @@
 ``experiments_of(notebook, scale)`` lists the (experiment, trials) a notebook trains when it runs
 with ``train = True``: the ids of its ``IDS = [...]`` cell, read from the notebook's code, and
 what it trains besides them, from a small mapping by notebook number (``EXTRA``: the competitor
-rows of notebooks 01-03, the readings study's plan in 08), since those are chosen by code too
+rows of notebooks 01-03, the readings study's plan in 08, the cell
+ablation study's in 09), since those are chosen by code too
 varied to read. ``make_plan`` keeps the trials missing from a results folder and estimates each
 one's time; ``train`` runs them experiment by experiment through ``runner.run_trials``, with the
 notebooks' own trial counts and seed, so their records are the ones the notebooks would make and
@@ -18,7 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import experiments, readings
+from . import ablations, experiments, readings
 from .runner import SMOKE, connect, load_records, record_path, run_trials
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +45,8 @@ EXTRA = {
     "02": _competitors(lambda e: e.rows and e.rows[0].startswith("T2-")),
     "03": _competitors(lambda e: e.gradient == "guess"),
     "08": lambda scale: [(i, n if scale == "paper" else 1) for i, n in readings.PLAN],
+    "09": lambda scale: [(i, n if scale == "paper" else 1)
+                         for i, n in list(ablations.MAIN.items()) + list(ablations.PLAN)],
 }
 
 

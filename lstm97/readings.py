@@ -18,6 +18,7 @@ records are read by ``study.py``.
 from dataclasses import dataclass, replace
 
 from . import paper
+from .ablations import ABLATIONS
 
 # Table 10's legend, read literally (docs/paper.md §6.1): the names in the table's h and g
 # columns mean these ranges, where the text says h in [-1,1] and g in [-2,2].
@@ -89,15 +90,20 @@ def split(experiment_id):
 
 
 def apply(exp, names):
-    """``exp`` under the readings ``names`` (a list, or one string 'a+b'), as a labelled
-    comparison with the main run's seeds. ValueError naming an unknown reading."""
+    """``exp`` under the readings ``names`` (a list, or one string 'a+b'), or under the cell
+    variants of lstm97/ablations.py, as a labelled comparison with the main run's seeds.
+    ValueError naming an unknown name."""
     if isinstance(names, str):
         names = names.split("+")
     out = exp
     for n in names:
-        if n not in READINGS:
-            raise ValueError(f"unknown reading {n!r}; readings: {', '.join(READINGS)}")
-        out = READINGS[n].change(out)
+        if n in READINGS:
+            out = READINGS[n].change(out)
+        elif n in ABLATIONS:
+            out = ABLATIONS[n].change(out)
+        else:
+            raise ValueError(f"unknown reading {n!r}; readings: {', '.join(READINGS)}; "
+                             f"cell variants: {', '.join(ABLATIONS)}")
     return replace(out, id="+".join([exp.id, *names]), seed_id=exp.id)
 
 

@@ -1,8 +1,8 @@
 """Trial records -> the paper's statistics, beside the paper's own row (Tables 1-9)."""
 import numpy as np
 
-from . import criteria, paper
-from .experiments import BASELINES, EXPERIMENTS, VARIANTS
+from . import ablations, criteria, paper
+from .experiments import BASELINES, EXPERIMENTS, VARIANTS, get
 from .network import LSTM97
 from .records import ENGINE, SMOKE
 from .tables import Table, auto, count, text
@@ -661,3 +661,47 @@ def ranking_table(competitors, pairs):
                         ("paper_rank", "paper's rank", "count"), ("trials", "our trials", "count"),
                         ("success_pct", "our success", "pct"), ("mean", "our mean", "count"),
                         ("rank", "our rank", "count")], notes=notes)
+
+
+# --------------------------------------------------------------------------- the cell ablation study
+def ablation_rows(records, plan=None):
+    """One line per pair of the ablation plan (lstm97/ablations.py), the main row beside it:
+    trials, solved, success and mean sequences until success of each, the variant's mean over the
+    main row's, the Fisher p of the success counts, and the outcome ('worse', 'better', 'same'; None
+    while the pair or its main row lacks planned trials). ``records``: {id: records} with the
+    plan's pairs and their main rows."""
+    plan = plan or ablations.PLAN
+    rows = []
+    for pair, n in plan:
+        base, names = pair.split("+", 1)
+        main_exp, exp = get(base), get(pair)
+        main_recs, recs = records.get(base) or [], records.get(pair) or []
+        row_id = main_exp.rows[0]
+        o_main = ours(main_exp, main_recs, row_id) if main_recs else None
+        o = ours(exp, recs, row_id) if recs else None
+        done = bool(o and o_main and len(recs) >= n and len(main_recs) >= ablations.MAIN.get(base, main_exp.trials))
+        a, b = (solved_of(o_main) if o_main else 0), (solved_of(o) if o else 0)
+        rows.append(dict(
+            claim=ablations.ABLATIONS[names.split("+")[0]].claim, row=row_id, pair=pair, variant=names,
+            main_trials=len(main_recs), main_solved=a, main_pct=o_main["success_pct"] if o_main else None,
+            main_mean=o_main["mean"] if o_main else None, trials=len(recs), of=n, solved=b,
+            success_pct=o["success_pct"] if o else None, mean=o["mean"] if o else None,
+            ratio_to_main=(o["mean"] / o_main["mean"]) if o and o_main and o["mean"] and o_main["mean"] else None,
+            p=ablations.fisher_p(a, len(main_recs), b, len(recs)) if done else None,
+            outcome=ablations.compare((a, len(main_recs), o_main["mean"]), (b, len(recs), o["mean"])) if done else None))
+    return rows
+
+
+def claim_rows(rows):
+    """Each claim of ablations.CLAIMS with its verdict (ablations.judge) and the outcome counts of
+    its pairs; the forget gate, not a claim of the paper, says how many failing rows it rescues."""
+    out = []
+    for claim, text in ablations.CLAIMS.items():
+        mine = [r for r in rows if r["claim"] == claim]
+        outcomes = {r["pair"]: r["outcome"] for r in mine}
+        done = [r for r in mine if r["outcome"] is not None]
+        count = lambda k: sum(r["outcome"] == k for r in done)
+        verdict = ("later cell: see its rows" if claim == "forget" else ablations.judge(claim, outcomes))
+        out.append(dict(claim=claim, text=text, pairs=len(mine), recorded=len(done), worse=count("worse"),
+                        same=count("same"), better=count("better"), verdict=verdict))
+    return out
