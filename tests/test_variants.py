@@ -10,7 +10,11 @@ import lstm97
 from lstm97 import engine, lanes
 from lstm97.network import LSTM97
 from test_engine import random_batch
-from test_lanes import max_rel
+
+
+def max_rel(a, b):
+    """Largest weight difference, relative to each matrix's largest weight."""
+    return max(np.abs(a.weights[k] - b.weights[k]).max() / (np.abs(a.weights[k]).max() or 1.0) for k in a.weights)
 
 
 def sig(x):
@@ -78,6 +82,16 @@ VARIANTS = {
     "forget with bias": dict(forget_gates=True, forget_gate_bias=[2.0, 0.5]),
     "forget, no input gate": dict(forget_gates=True, input_gates=False),
 }
+
+
+def variant_kwargs(variant, blocks):
+    """VARIANTS[variant] for a net of ``blocks`` blocks (one forget-gate bias per block)."""
+    kw = dict(VARIANTS[variant])
+    if "forget_gate_bias" in kw:
+        kw["forget_gate_bias"] = [2.0, 0.5, 0.0, 1.0][:blocks]
+    return kw
+
+
 # (blocks, block size, LSTM97 arguments): blocks of 1 and of 2 cells; biases on and off
 TOPOLOGIES = {
     "2x2 all": (2, 2, dict(bias="all")),
@@ -192,3 +206,54 @@ def test_without_the_new_options_nothing_changes():
 def test_bad_variant_configurations_name_the_problem(kwargs, message):
     with pytest.raises(ValueError, match=message):
         LSTM97(3, 2, 2, 1, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# The engine computes what the reference computes, for every variant
+# ---------------------------------------------------------------------------
+ENGINE_NETS = {  # name: (n_in, n_out, blocks, size, kwargs, lr, onehot, every_step)
+    "reber-like 3x2 (gates)": (7, 7, 3, 2, dict(bias="gates", init=0.2), 0.5, True, True),
+    "adding-like 2x2 (all)": (2, 1, 2, 2, dict(bias="all"), 0.5, False, False),
+    "2c-like 2x1 (none)": (24, 2, 2, 1, dict(bias="none", init=0.2), 0.5, True, False),
+}
+
+
+@pytest.mark.parametrize("update", ["sequence", "step"])
+@pytest.mark.parametrize("topology", list(ENGINE_NETS))
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_engine_matches_the_reference_for_each_variant(variant, topology, update):
+    n_in, n_out, B, S, kw, lr, onehot, every = ENGINE_NETS[topology]
+    kw = dict(kw, **variant_kwargs(variant, B))
+    batch = random_batch(np.random.default_rng(len(topology)), 150, n_in, n_out, onehot, every)
+    ref = LSTM97(n_in, n_out, B, S, seed=11, **kw)
+    start, fast = copy.deepcopy(ref), copy.deepcopy(ref)
+    err_ref = lstm97.train(ref, batch.sequences(), lr, update=update, engine="numpy")
+    err_fast = lstm97.train(fast, batch, lr, update=update, engine="numba")
+    assert max_rel(ref, start) > 1e-3, "training moved no weight"
+    for k in ref.weights:
+        assert np.abs(ref.weights[k] - start.weights[k]).max() > 0 or not ref.masks[k].any(), k
+        scale = np.abs(ref.weights[k]).max() or 1.0
+        assert np.abs(ref.weights[k] - fast.weights[k]).max() <= 1e-9 * scale, k
+    np.testing.assert_allclose(err_fast, err_ref, rtol=1e-9, atol=1e-12)
+
+
+def test_full_gradient_without_input_gates_equals_finite_differences():
+    """fullgrad.py runs the cell without input gates too (no sources frozen: the full gradient);
+    it refuses forget gates by name."""
+    from lstm97 import fullgrad
+    net, xs, targets = problem("naive CEC", "2x2 all", seed=5)
+    got = fullgrad.full_gradient(net, xs, targets)
+    W, eps = {k: w.copy() for k, w in net.weights.items()}, 1e-6
+    for k, w in W.items():
+        for idx in zip(*np.nonzero(net.masks[k])):
+            old = w[idx]
+            w[idx] = old + eps
+            up = half_error(net, W, xs, targets)[0]
+            w[idx] = old - eps
+            down = half_error(net, W, xs, targets)[0]
+            w[idx] = old
+            assert abs(got[k][idx] + (up - down) / (2 * eps)) < 1e-7, (k, idx)
+    assert not got["W_in"].any() and not got["W_out"].any()
+    net, xs, targets = problem("forget", "2x2 all", seed=5)
+    with pytest.raises(ValueError, match="forget gates"):
+        fullgrad.full_gradient(net, xs, targets)
