@@ -9,6 +9,7 @@ import pytest
 import lstm97
 from lstm97 import engine, lanes
 from lstm97.network import LSTM97
+from lstm97.tasks import Adding, EmbeddedReber, VeryLongLag
 from test_engine import random_batch
 
 
@@ -257,3 +258,36 @@ def test_full_gradient_without_input_gates_equals_finite_differences():
     net, xs, targets = problem("forget", "2x2 all", seed=5)
     with pytest.raises(ValueError, match="forget gates"):
         fullgrad.full_gradient(net, xs, targets)
+
+
+# ---------------------------------------------------------------------------
+# Each lane computes what the engine computes, bit for bit, for every variant
+# ---------------------------------------------------------------------------
+LANE_NETS = {  # name: (task, LSTM97 shape, arguments, lr)
+    # dense inputs, lengths that vary (lanes wait), one target per sequence
+    "adding 2x2 (all)": (Adding(20), (2, 1, 2, 2), dict(bias="all"), 0.5),
+    # sparse one-hot inputs, bias none
+    "2c 2x1 (none)": (VeryLongLag(20, 20), (24, 2, 2, 1), dict(bias="none", init=0.2), 0.5),
+    # sparse inputs, a target at every step, blocks of 2
+    "reber 3x2 (gates)": (EmbeddedReber.from_pair(0), (7, 7, 3, 2), dict(bias="gates", init=0.2), 0.5),
+}
+
+
+@pytest.mark.parametrize("update", ["sequence", "step"])
+@pytest.mark.parametrize("topology", list(LANE_NETS))
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_each_lane_is_the_engine_bit_for_bit_for_each_variant(variant, topology, update):
+    task, shape, kw, lr = LANE_NETS[topology]
+    kw = dict(kw, **variant_kwargs(variant, shape[2]))
+    batches = [task.sample(np.random.default_rng(s), n) for s, n in enumerate((60, 45, 30))]
+    start = [LSTM97(*shape, **kw, seed=s) for s in range(3)]
+    single, parallel = copy.deepcopy(start), copy.deepcopy(start)
+    ref = [engine.train_batch(net, b, lr, update, exp="poly") for net, b in zip(single, batches)]
+    out = lanes.train_batches(parallel, batches, lr, update, exp="poly")
+    assert max(max_rel(a, b) for a, b in zip(single, start)) > 1e-4, "training moved no weight"
+    for a, b, (st_a, bad_a), (st_b, bad_b) in zip(single, parallel, ref, out):
+        assert bad_a == bad_b == -1
+        assert set(a.weights) == set(b.weights)
+        for k in a.weights:
+            assert np.array_equal(a.weights[k], b.weights[k]), k
+        assert np.array_equal(st_a, st_b)
