@@ -87,7 +87,7 @@ class LSTM97:
     shortcuts     direct input -> output connections (2a/2b, connectivity "B").
     g, h          "centered" (g in [-2,2], h in [-1,1]), "logistic"/"identity" (2a/2b) or
                   "legend" (Table 10's legend: g in [-1,1], h in [-2,2]).
-    reset         value of every recurrent activation (y_c, y_in, y_out) at a sequence start:
+    reset         value of every recurrent activation (y_c, y_in, y_out, y_φ) at a sequence start:
                   0 in the paper, 0.5 in the JKU LSTM simulator (docs/paper.md §7.1).
     init          weights start uniform in [-init, init] (docs/paper.md §3).
     input_gate_bias, output_gate_bias, forget_gate_bias
@@ -284,6 +284,7 @@ class _Sequence:
         G, dG = squash_g(W["W_c"] @ u, net.g)
         a_in = (G * y_in[blk] * (1.0 - y_in[blk]))[:, None] * u[None, :]      # eq. 25's increment
         a_c = (dG * y_in[blk])[:, None] * u[None, :]                         # eq. 27's increment
+        # the CEC (eq. 8) and the traces, updated at every step whether or not there is a target
         if net.forget_gates:
             self.y_forget = y_f = sigmoid(W["W_forget"] @ u)
             phi = y_f[blk]
@@ -293,8 +294,7 @@ class _Sequence:
             self.TC = phi[:, None] * self.TC + a_c
             self.TF = phi[:, None] * self.TF + (s_prev * phi * (1.0 - phi))[:, None] * u[None, :]
         else:
-            self.s = self.s + y_in[blk] * G                  # the CEC: self-weight 1.0
-            # traces, updated at every step whether or not there is a target
+            self.s = self.s + y_in[blk] * G                  # self-weight 1.0
             self.TI += a_in                                  # eq. 25
             self.TC += a_c                                   # eq. 27
         self.hs, self.dhs = squash_h(self.s, net.h)

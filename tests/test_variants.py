@@ -23,8 +23,8 @@ def sig(x):
 
 
 # ---------------------------------------------------------------------------
-# An independent computation of the truncated gradient, written from docs/paper.md §1.3-1.4,
-# §2.1 and Gers et al. 2000 without the core's code: ½ΣE as a function of the weights, with the
+# An independent computation of the truncated gradient, written from docs/paper.md §1.3-1.4
+# and docs/paper.md §2.1 and Gers et al. 2000 without the core's code: ½ΣE as a function of the weights, with the
 # recurrent sources z(t-1) of every gate and cell frozen at their values in the unperturbed run.
 # Then the only path from a weight to a later error runs through the CEC state s (scaled by
 # y_φ with forget gates), which is exactly what the truncated gradient follows; its central
