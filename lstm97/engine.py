@@ -3,7 +3,9 @@
 One Numba kernel runs the forward pass (eqs. 6-9 with the Section-5 timing of
 docs/paper.md §1.4), the traces (eqs. 25, 27) and the truncated error (eqs. 19-28) over a
 whole :class:`~lstm97.tasks.Batch` of sequences. It computes what
-``network.train_numpy`` computes, in the same order, and is tested against it.
+``network.train_numpy`` computes, in the same order, and is tested against it, for the
+paper's cell and its variants (no input gate, no output gate, and the forget gate of Gers et
+al. 2000, whose traces all decay by y_φ at every step, so each step touches every trace column).
 
 What makes it fast:
 - inputs arrive sparse (``x_idx``/``x_val``), so a one-hot step touches one input
@@ -87,35 +89,38 @@ def _store(stats, q, sse, abs_all, abs_end, err_end):
 
 
 @njit(cache=True, error_model="numpy")
-def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, hb, h_identity,
-            z0, output_gates, shortcuts, learn, lr, step_update,
+def _kernel(W_in, W_out, W_c, W_f, W_k, M_in, M_out, M_c, M_f, M_k, S, n_in, ga, gb, ha, hb, h_identity,
+            z0, input_gates, output_gates, forget_gates, shortcuts, learn, lr, step_update,
             x_idx, x_val, targets, starts, stats, store, outputs, exact):
     """Run sequences starts[q]:starts[q+1]; learn online if ``learn``; σ with libm's exp if
     ``exact``, else with exp_poly.
 
-    g = ga*σ + gb, h = ha*σ + hb (or h(s) = s if h_identity); z0: [y_c, y_in, y_out] at
-    each sequence start.
+    g = ga*σ + gb, h = ha*σ + hb (or h(s) = s if h_identity); z0: [y_c, y_in, y_out(, y_φ)]
+    at each sequence start. W_f: the forget gates (Gers et al. 2000; 0 rows without them).
     stats[q] = (summed E over target steps, max |d-y| over target steps,
                 max |d-y| at the last target step, E at the last target step).
     Returns -1, or the index of the first sequence that produced NaN/inf (then stops).
     """
     B = W_in.shape[0]
     C = W_c.shape[0]
+    F = W_f.shape[0]                # forget gates: B or 0
     K = W_k.shape[0]
     n_src = W_in.shape[1]
     n_v = W_k.shape[1]
     nnz = x_idx.shape[1]
-    nr = C + 2 * B                  # recurrent sources [y_c, y_in, y_out](t-1)
+    nr = C + 2 * B + F              # recurrent sources [y_c, y_in, y_out(, y_φ)](t-1)
     bias = n_src - 1
     z = np.zeros(nr)
     z_new = np.zeros(nr)
     s = np.zeros(C)
-    U = 2 * B + C
-    net = np.zeros(U)               # net inputs of [input gates, output gates, cells] (eqs. 6-8)
+    s_prev = np.zeros(C)
+    U = 2 * B + C + F
+    net = np.zeros(U)               # net inputs of [input gates, output gates, cells, forget gates]
     y = np.zeros(U)                 # their σ
     y_in = y[:B]
     y_out = y[B:2 * B]
-    sg = y[2 * B:]
+    sg = y[2 * B:2 * B + C]
+    y_f = y[2 * B + C:]
     G = np.zeros(C)
     dg = np.zeros(C)
     sh = np.zeros(C)
@@ -129,9 +134,11 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
     e_out = np.zeros(B)
     TI = np.zeros((C, n_src))
     TC = np.zeros((C, n_src))
+    TF = np.zeros((C if forget_gates else 0, n_src))
     dW_in = np.zeros_like(W_in)
     dW_out = np.zeros_like(W_out)
     dW_c = np.zeros_like(W_c)
+    dW_f = np.zeros_like(W_f)
     dW_k = np.zeros_like(W_k)
     blk = np.arange(C) // S
     # views of the recurrent columns: they stay in sync with W and the traces, and index
@@ -139,8 +146,10 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
     R_in = W_in[:, n_in:n_in + nr]
     R_out = W_out[:, n_in:n_in + nr]
     R_c = W_c[:, n_in:n_in + nr]
+    R_f = W_f[:, n_in:n_in + nr]
     RI = TI[:, n_in:n_in + nr]
     RC = TC[:, n_in:n_in + nr]
+    RF = TF[:, n_in:n_in + nr]
 
     for q in range(len(starts) - 1):
         z[:] = z0
@@ -148,6 +157,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
         if learn:
             TI[:, :] = 0.0
             TC[:, :] = 0.0
+            TF[:, :] = 0.0
         sse = 0.0
         abs_all = 0.0
         abs_end = 0.0
@@ -155,12 +165,20 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
         for t in range(starts[q], starts[q + 1]):
             # net inputs of gates and cells (eqs. 6-8), sources u = [x(t), z(t-1), 1]
             for j in range(B):
-                acc = W_in[j, bias]
-                for m in range(nnz):
-                    acc += W_in[j, x_idx[t, m]] * x_val[t, m]
-                for r in range(nr):
-                    acc += R_in[j, r] * z[r]
-                net[j] = acc
+                if input_gates:
+                    acc = W_in[j, bias]
+                    for m in range(nnz):
+                        acc += W_in[j, x_idx[t, m]] * x_val[t, m]
+                    for r in range(nr):
+                        acc += R_in[j, r] * z[r]
+                    net[j] = acc
+                if forget_gates:
+                    acc = W_f[j, bias]
+                    for m in range(nnz):
+                        acc += W_f[j, x_idx[t, m]] * x_val[t, m]
+                    for r in range(nr):
+                        acc += R_f[j, r] * z[r]
+                    net[2 * B + C + j] = acc
                 if output_gates:
                     acc = W_out[j, bias]
                     for m in range(nnz):
@@ -180,11 +198,19 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
             if not output_gates:
                 for j in range(B):
                     y_out[j] = 1.0
-            # cells: CEC state (eq. 8) and output (eq. 9); traces (eqs. 25, 27)
+            if not input_gates:
+                for j in range(B):
+                    y_in[j] = 1.0
+            # cells: CEC state (eq. 8; with forget gates s = y_φ s + y_in g, Gers et al. 2000)
+            # and output (eq. 9); traces (eqs. 25, 27)
             for c in range(C):
                 G[c] = ga * sg[c] + gb
                 dg[c] = ga * sg[c] * (1.0 - sg[c])
-                s[c] += y_in[blk[c]] * G[c]
+                if forget_gates:
+                    s_prev[c] = s[c]
+                    s[c] = y_f[blk[c]] * s[c] + y_in[blk[c]] * G[c]
+                else:
+                    s[c] += y_in[blk[c]] * G[c]
             if h_identity:
                 for c in range(C):
                     hs[c] = s[c]
@@ -200,6 +226,18 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
                 if learn:
                     ai = G[c] * y_in[j] * (1.0 - y_in[j])
                     ac = dg[c] * y_in[j]
+                    if forget_gates:            # every trace decays by y_φ(t), then gains its increment
+                        phi = y_f[j]
+                        af = s_prev[c] * phi * (1.0 - phi)
+                        for m in range(n_src):
+                            TI[c, m] = phi * TI[c, m]
+                            TC[c, m] = phi * TC[c, m]
+                            TF[c, m] = phi * TF[c, m]
+                        for m in range(nnz):
+                            TF[c, x_idx[t, m]] += af * x_val[t, m]
+                        for r in range(nr):
+                            RF[c, r] += af * z[r]
+                        TF[c, bias] += af
                     for m in range(nnz):
                         col = x_idx[t, m]
                         TI[c, col] += ai * x_val[t, m]
@@ -212,8 +250,10 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
             for c in range(C):
                 z_new[c] = y_c[c]
             for j in range(B):
-                z_new[C + j] = y_in[j]
+                z_new[C + j] = y_in[j] if input_gates else 0.0
                 z_new[C + B + j] = y_out[j] if output_gates else 0.0
+            for j in range(F):
+                z_new[C + 2 * B + j] = y_f[j]
             # output units from the cells of the current step (docs/paper.md §1.4 sub-step 3),
             # computed only where they are needed: a target, or stored outputs
             need = store
@@ -290,8 +330,12 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
                     for m in range(n_src):
                         dW_in[j, m] += e_s[c] * TI[c, m]
                         dW_c[c, m] += e_s[c] * TC[c, m]
+                    if forget_gates:                                # as eq. 26, Gers et al. 2000
+                        for m in range(n_src):
+                            dW_f[j, m] += e_s[c] * TF[c, m]
                 if step_update:
                     ok = _apply(W_in, M_in, dW_in, lr) & _apply(W_out, M_out, dW_out, lr) & _apply(W_c, M_c, dW_c, lr)
+                    ok = ok & _apply(W_f, M_f, dW_f, lr)
                     if shortcuts:
                         ok = ok & _apply_readout_step(W_k, M_k, dW_k, lr, C, x_idx[t])
                     else:
@@ -305,13 +349,15 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
             return q
         if learn and not step_update:
             ok = _apply_all(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, dW_in, dW_out, dW_c, dW_k, lr)
+            ok = _apply(W_f, M_f, dW_f, lr) & ok
             if not ok:
                 return q
     return -1
 
 
 def net_args(net, batch):
-    """The kernels' arguments that describe the net: weights, masks, sizes, squashing, reset."""
+    """The kernels' arguments that describe the net: weights, masks, sizes, squashing, reset,
+    the cell's gates. Without forget gates, W_forget and its mask are arrays of 0 rows."""
     if batch.n_in != net.n_in or batch.n_out != net.n_out:
         raise ValueError(f"batch has {batch.n_in} inputs/{batch.n_out} outputs, "
                          f"net has {net.n_in}/{net.n_out}")
@@ -320,9 +366,11 @@ def net_args(net, batch):
         W[k] = np.ascontiguousarray(W[k], dtype=np.float64)
     ga, gb = G_AFFINE[net.g]
     ha, hb = H_AFFINE.get(net.h, (1.0, 0.0))
-    return (W["W_in"], W["W_out"], W["W_c"], W["W_k"], M["W_in"], M["W_out"], M["W_c"], M["W_k"],
+    none = np.zeros((0, net.n_src))
+    W_f, M_f = W.get("W_forget", none), np.ascontiguousarray(M.get("W_forget", none))
+    return (W["W_in"], W["W_out"], W["W_c"], W_f, W["W_k"], M["W_in"], M["W_out"], M["W_c"], M_f, M["W_k"],
             net.S, net.n_in, ga, gb, ha, hb, net.h == "identity", net.initial_z(),
-            net.output_gates, net.shortcuts)
+            net.input_gates, net.output_gates, net.forget_gates, net.shortcuts)
 
 
 def _call(net, batch, learn, lr, step_update, store, exp="libm"):

@@ -27,7 +27,7 @@ from .tasks import dense_batch
 
 
 @njit(cache=True, error_model="numpy")
-def _backward(i_end, all_targets, t0, W_k, H_in, H_out, H_c, S, n_in, n_v, output_gates, shortcuts,
+def _backward(i_end, all_targets, t0, W_k, H_in, H_out, H_c, S, n_in, n_v, input_gates, output_gates, shortcuts,
               x_idx, x_val, targets, Z, YIN, YOUT, GG, DG, HS, DHS, YC, YK,
               dW_in, dW_out, dW_c, dW_k):
     """Add -1/2 dE/dw to dW_*: E summed over steps 0..i_end if all_targets, else E(i_end) alone.
@@ -83,7 +83,7 @@ def _backward(i_end, all_targets, t0, W_k, H_in, H_out, H_c, S, n_in, n_v, outpu
             dyin[j] += ds[c] * GG[i, c]
             d_c[c] = ds[c] * YIN[i, j] * DG[i, c]
         for j in range(B):
-            d_in[j] = dyin[j] * YIN[i, j] * (1.0 - YIN[i, j])
+            d_in[j] = dyin[j] * YIN[i, j] * (1.0 - YIN[i, j]) if input_gates else 0.0
             d_out[j] = dyout[j] * YOUT[i, j] * (1.0 - YOUT[i, j]) if output_gates else 0.0
         # net inputs' sources u(i) = [x(i), z(i-1), 1]: weight changes and error into z(i-1)
         for r in range(nr):
@@ -110,11 +110,13 @@ def _backward(i_end, all_targets, t0, W_k, H_in, H_out, H_c, S, n_in, n_v, outpu
 
 
 @njit(cache=True, error_model="numpy")
-def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, hb, h_identity,
-            z0, output_gates, shortcuts, lr, step_update, x_idx, x_val, targets, starts, stats):
+def _kernel(W_in, W_out, W_c, W_f, W_k, M_in, M_out, M_c, M_f, M_k, S, n_in, ga, gb, ha, hb, h_identity,
+            z0, input_gates, output_gates, forget_gates, shortcuts, lr, step_update,
+            x_idx, x_val, targets, starts, stats):
     """Online learning with the full gradient over sequences starts[q]:starts[q+1].
 
-    Same arguments, statistics and return value as ``engine._kernel`` with learn=True.
+    Same arguments, statistics and return value as ``engine._kernel`` with learn=True; no
+    forget gates (W_f has 0 rows; ``train_batch`` refuses them).
     """
     B = W_in.shape[0]
     C = W_c.shape[0]
@@ -172,7 +174,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
                 for r in range(nr):
                     acc += W_in[j, n_in + r] * z[r]
                     acc2 += W_out[j, n_in + r] * z[r]
-                YIN[i, j] = _sig(acc)
+                YIN[i, j] = _sig(acc) if input_gates else 1.0
                 YOUT[i, j] = _sig(acc2) if output_gates else 1.0
             for c in range(C):                                       # CEC and cell output, eqs. 8-9
                 j = c // S
@@ -196,7 +198,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
             for c in range(C):
                 z[c] = YC[i, c]
             for j in range(B):
-                z[C + j] = YIN[i, j]
+                z[C + j] = YIN[i, j] if input_gates else 0.0
                 z[C + B + j] = YOUT[i, j] if output_gates else 0.0
             has = False
             for k in range(K):
@@ -224,7 +226,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
             abs_end = mx
             abs_all = max(abs_all, mx)
             if step_update:
-                _backward(i, False, t0, W_k, H_in, H_out, H_c, S, n_in, n_v, output_gates, shortcuts,
+                _backward(i, False, t0, W_k, H_in, H_out, H_c, S, n_in, n_v, input_gates, output_gates, shortcuts,
                           x_idx, x_val, targets, Z, YIN, YOUT, GG, DG, HS, DHS, YC, YK,
                           dW_in, dW_out, dW_c, dW_k)
                 ok = _apply_all(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, dW_in, dW_out, dW_c, dW_k, lr)
@@ -235,7 +237,7 @@ def _kernel(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, S, n_in, ga, gb, ha, h
             return q
         if not step_update:
             _backward(starts[q + 1] - t0 - 1, True, t0, W_k, H_in, H_out, H_c, S, n_in, n_v,
-                      output_gates, shortcuts, x_idx, x_val, targets, Z, YIN, YOUT, GG, DG, HS, DHS,
+                      input_gates, output_gates, shortcuts, x_idx, x_val, targets, Z, YIN, YOUT, GG, DG, HS, DHS,
                       YC, YK, dW_in, dW_out, dW_c, dW_k)
             ok = _apply_all(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, dW_in, dW_out, dW_c, dW_k, lr)
             if not ok:
@@ -249,6 +251,9 @@ def train_batch(net, batch, lr, update="sequence"):
     Returns (stats, diverged) exactly like ``engine.train_batch``.
     """
     check_update(update)
+    if net.forget_gates:
+        raise ValueError("the full gradient is not implemented for forget gates (the 2000 cell); "
+                         "use the truncated gradient (engine.py)")
     stats = np.zeros((len(batch), 4))
     bad = _kernel(*net_args(net, batch), float(lr), update == "step",
                   batch.x_idx, batch.x_val, batch.targets, batch.starts, stats)

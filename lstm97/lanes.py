@@ -13,7 +13,9 @@ Per lane the kernel computes exactly what ``engine._kernel`` computes, in the sa
 the forward pass (eqs. 6-9), the traces (eqs. 25, 27), the truncated error (eqs. 19-28)
 and the online update (eq. 17) after each sequence or after each target step. The traces'
 increments are kept for up to HISTORY ticks and added before a target needs them
-(:func:`_add_history`): each trace entry gets the same additions in the same order.
+(:func:`_add_history`): each trace entry gets the same additions in the same order. The
+cell variants of ``network.LSTM97`` run here too: no input gate, no output gate, and the
+forget gate of Gers et al. 2000 (each trace entry then decays by y_φ at every tick, in order).
 
 Lanes go through their batches in rounds, one sequence each, with the sequences aligned at
 their ends: a shorter sequence starts later, and its lane waits with its state frozen. The
@@ -191,12 +193,15 @@ HISTORY = 32                    # ticks of trace increments kept before they are
 
 
 @njit(inline="always", error_model="numpy")
-def _add_history(TI, TC, hA, hS, hI, nh, C, nnz, n_in, dense):
+def _add_history(TI, TC, TF, hA, hP, hS, hI, nh, C, nnz, n_in, dense, forget):
     """TI[c, m] += a_i(t) x_m(t), TC[c, m] += a_c(t) x_m(t) for the nh ticks t of the history,
     in the order of t (eqs. 25, 27): the sums engine._kernel forms one tick at a time, bit for
     bit, since each trace entry gets the same additions in the same order. hA[t] holds a_i of
     each cell, then a_c; hS[t] the sources: the nnz input values, then z(t-1) (column n_in + r
     of TI); hI[t * nnz + m] each lane's column of input m (sparse inputs).
+    With forget gates (``forget``, Gers et al. 2000): T := y_φ(t) T + a(t) x_m(t) for TI, TC and
+    TF, with a_φ of each cell in hA[t, 2C + c] and y_φ (1 in a waiting lane) in hP[t, c]; every
+    input column of a sparse input decays at every tick, as in engine._kernel.
 
     Why not add at every tick as the single-trial engine does: 16 lanes of TI and TC are 16
     times the single trial's (6b: 43 KB of the columns a tick touches, with W_h's), more
@@ -212,13 +217,27 @@ def _add_history(TI, TC, hA, hS, hI, nh, C, nnz, n_in, dense):
             m1 = s1 if s1 < nnz else n_in + s1 - nnz
             i0, c0 = get(TI, c, m0), get(TC, c, m0)
             i1, c1 = get(TI, c, m1), get(TC, c, m1)
-            for t in range(nh):
-                a_i, a_c = get(hA, t, c), get(hA, t, C + c)
-                x0, x1 = get(hS, t, s), get(hS, t, s1)
-                i0 = i0 + a_i * x0
-                c0 = c0 + a_c * x0
-                i1 = i1 + a_i * x1
-                c1 = c1 + a_c * x1
+            if forget:
+                f0, f1 = get(TF, c, m0), get(TF, c, m1)
+                for t in range(nh):
+                    a_i, a_c, a_f, p = get(hA, t, c), get(hA, t, C + c), get(hA, t, 2 * C + c), get(hP, t, c)
+                    x0, x1 = get(hS, t, s), get(hS, t, s1)
+                    i0 = p * i0 + a_i * x0
+                    c0 = p * c0 + a_c * x0
+                    f0 = p * f0 + a_f * x0
+                    i1 = p * i1 + a_i * x1
+                    c1 = p * c1 + a_c * x1
+                    f1 = p * f1 + a_f * x1
+                put(TF, c, m1, f1)
+                put(TF, c, m0, f0)
+            else:
+                for t in range(nh):
+                    a_i, a_c = get(hA, t, c), get(hA, t, C + c)
+                    x0, x1 = get(hS, t, s), get(hS, t, s1)
+                    i0 = i0 + a_i * x0
+                    c0 = c0 + a_c * x0
+                    i1 = i1 + a_i * x1
+                    c1 = c1 + a_c * x1
             put(TI, c, m1, i1)              # (m1 = m0 in a last single column: the same sums)
             put(TC, c, m1, c1)
             put(TI, c, m0, i0)
@@ -226,19 +245,36 @@ def _add_history(TI, TC, hA, hS, hI, nh, C, nnz, n_in, dense):
             s += 2
         bias = TI.shape[1] - 1
         i0, c0 = get(TI, c, bias), get(TC, c, bias)
-        for t in range(nh):
-            i0 = i0 + get(hA, t, c)
-            c0 = c0 + get(hA, t, C + c)
+        if forget:
+            f0 = get(TF, c, bias)
+            for t in range(nh):
+                p = get(hP, t, c)
+                i0 = p * i0 + get(hA, t, c)
+                c0 = p * c0 + get(hA, t, C + c)
+                f0 = p * f0 + get(hA, t, 2 * C + c)
+            put(TF, c, bias, f0)
+        else:
+            for t in range(nh):
+                i0 = i0 + get(hA, t, c)
+                c0 = c0 + get(hA, t, C + c)
         put(TI, c, bias, i0)
         put(TC, c, bias, c0)
     if not dense:
         for t in range(nh):
             for c in range(C):
                 a_i, a_c = get(hA, t, c), get(hA, t, C + c)
+                if forget:
+                    p = get(hP, t, c)
+                    for m in range(n_in):
+                        put(TI, c, m, p * get(TI, c, m))
+                        put(TC, c, m, p * get(TC, c, m))
+                        put(TF, c, m, p * get(TF, c, m))
                 for m in range(nnz):
                     x = get(hS, t, m)
                     scatter_add(TI, c, hI, t * nnz + m, a_i * x)
                     scatter_add(TC, c, hI, t * nnz + m, a_c * x)
+                    if forget:
+                        scatter_add(TF, c, hI, t * nnz + m, get(hA, t, 2 * C + c) * x)
 
 
 @njit(inline="always")
@@ -253,12 +289,12 @@ def _columns_in_order(x_idx):
 
 @njit(cache=CACHE, error_model="numpy")
 def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
-            z0, output_gates, shortcuts, lr, step_update, exact,
+            z0, input_gates, output_gates, forget_gates, shortcuts, lr, step_update, exact,
             x_idx, x_val, targets, starts, first, stats, bad, end_targets, unit_inputs, t_idx, onehot):
     """Train lane l on its batch: x_idx[l], x_val[l], targets[l], starts[l] (tuples of LANES arrays).
 
     W_h (U, n_src, LANES) holds the hidden units of lane l in [..., l], rows [input gates (B),
-    output gates (B), cells (C)]; W_k (K, n_v, LANES) the output units; masks M (rows, cols)
+    output gates (B), cells (C), forget gates (B, only with forget_gates)]; W_k (K, n_v, LANES) the output units; masks M (rows, cols)
     are shared. The rest as ``engine._kernel`` with learn=True: stats[first[l] + q] is the
     row of lane l's sequence q, and bad[l] becomes -1, or the index of lane l's sequence
     that produced NaN/inf, after which lane l stops. If every lane's x_idx rows are 0..nnz-1
@@ -280,18 +316,21 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     """
     L = LANES
     U, n_src = W_h.shape[0], W_h.shape[1]
-    C = U - 2 * B
+    F = B if forget_gates else 0    # forget gates (Gers et al. 2000)
+    C = U - 2 * B - F
     K = W_k.shape[0]
     n_v = W_k.shape[1]
     nnz = x_idx[0].shape[1]
-    nr = C + 2 * B                  # recurrent sources [y_c, y_in, y_out](t-1)
+    nr = C + 2 * B + F              # recurrent sources [y_c, y_in, y_out(, y_φ)](t-1)
     bias = n_src - 1
-    OG, CELL = B, 2 * B             # first rows of the output gates and the cells in W_h
+    OG, CELL, FG = B, 2 * B, 2 * B + C   # first rows of the output gates, cells, forget gates in W_h
     z = _local(nr)
     z_new = _local(nr)
     s = _local(C)                   # CEC states
     net = _local(U)
-    y = _local(U)                   # [y_in, y_out, σ(net_c)]
+    y = _local(U)                   # [y_in, y_out, σ(net_c), y_φ]
+    decay = _local(C)               # y_φ of each cell's block, 1 in a waiting lane (forget gates)
+    af = _local(C)
     sh = _local(C)
     hs = _local(C)
     dhs = _local(C)
@@ -318,9 +357,11 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     y_kf = y_k.reshape(K * L)
     TI = np.zeros((C, n_src, L))
     TC = np.zeros((C, n_src, L))
+    TF = np.zeros((C if forget_gates else 0, n_src, L))
     dW_h = np.zeros_like(W_h)
     dW_k = np.zeros_like(W_k)
-    hA = np.zeros((HISTORY, 2 * C, L))          # the traces' history: a_i, a_c of each cell,
+    hA = np.zeros((HISTORY, (3 if forget_gates else 2) * C, L))  # the traces' history: a_i, a_c
+    hP = np.zeros((HISTORY, C if forget_gates else 0, L))  # (a_φ) of each cell, y_φ of its block,
     hS = np.zeros((HISTORY, nnz + nr, L))       # the sources x, z(t-1),
     hI = np.zeros((HISTORY * nnz, L), np.int64)  # and each lane's input columns in W_h
     nh = 0
@@ -364,6 +405,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             put(s, c, splat(0.0))
         TI[:, :, :] = 0.0
         TC[:, :, :] = 0.0
+        TF[:, :, :] = 0.0
         nh = 0
         for i in range(4):
             put(sums, i, splat(0.0))
@@ -429,14 +471,24 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             if not output_gates:
                 for j in range(B):
                     put(y, OG + j, splat(1.0))
-            # cells: CEC state (eq. 8), frozen in a waiting lane; trace factors (eqs. 25, 27)
+            if not input_gates:
+                for j in range(B):
+                    put(y, j, splat(1.0))
+            # cells: CEC state (eq. 8; with forget gates s = y_φ s + y_in g, Gers et al. 2000),
+            # frozen in a waiting lane; trace factors (eqs. 25, 27)
             for c in range(C):
                 j = c // S
                 sg = get(y, CELL + c)
                 G = ga * sg + gb
                 y_in = get(y, j)
                 s_c = get(s, c)
-                put(s, c, where(running, s_c + y_in * G, s_c))
+                if forget_gates:
+                    phi = get(y, FG + j)
+                    put(s, c, where(running, phi * s_c + y_in * G, s_c))
+                    put(af, c, where(running, s_c * phi * (1.0 - phi), 0.0))
+                    put(decay, c, where(running, phi, 1.0))     # a waiting lane's traces stay
+                else:
+                    put(s, c, where(running, s_c + y_in * G, s_c))
                 put(ai, c, where(running, G * y_in * (1.0 - y_in), 0.0))
                 put(ac, c, where(running, ga * sg * (1.0 - sg) * y_in, 0.0))
             # cell outputs (eq. 9)
@@ -459,19 +511,25 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             for c in range(C):
                 put(hA, nh, c, get(ai, c))
                 put(hA, nh, C + c, get(ac, c))
+            if forget_gates:
+                for c in range(C):
+                    put(hA, nh, 2 * C + c, get(af, c))
+                    put(hP, nh, c, get(decay, c))
             for m in range(nnz):
                 put(hS, nh, m, get(xv, m))
             for r in range(nr):
                 put(hS, nh, nnz + r, get(z, r))
             nh += 1
             if nh == HISTORY or any_lane(target):
-                _add_history(TI, TC, hA, hS, hI, nh, C, nnz, n_in, dense)
+                _add_history(TI, TC, TF, hA, hP, hS, hI, nh, C, nnz, n_in, dense, forget_gates)
                 nh = 0
             for c in range(C):
                 put(z_new, c, get(y_c, c))
             for j in range(B):
-                put(z_new, C + j, get(y, j))
+                put(z_new, C + j, get(y, j) if input_gates else splat(0.0))
                 put(z_new, C + B + j, get(y, OG + j) if output_gates else splat(0.0))
+            for j in range(F):
+                put(z_new, C + 2 * B + j, get(y, FG + j))
 
             if any_lane(target):
                 # output units from the cells of the current step (docs/paper.md §1.4 sub-step 3)
@@ -547,6 +605,9 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                         add_to(dW_h, j, m, e * get(TI, c, m))
                     for m in range(n_src):
                         add_to(dW_h, CELL + c, m, e * get(TC, c, m))
+                    if forget_gates:                                # as eq. 26, Gers et al. 2000
+                        for m in range(n_src):
+                            add_to(dW_h, FG + j, m, e * get(TF, c, m))
                 if step_update:
                     _apply(W_h, M_h, dW_h, lr, has, fine)
                     if shortcuts and not dense:
@@ -596,8 +657,8 @@ KEYS = ("W_in", "W_out", "W_c", "W_k")
 
 
 def _topology(net):
-    return (net.n_in, net.n_out, net.B, net.S, net.g, net.h, net.output_gates, net.shortcuts,
-            tuple(net.initial_z()))
+    return (net.n_in, net.n_out, net.B, net.S, net.g, net.h, net.input_gates, net.output_gates,
+            net.forget_gates, net.shortcuts, tuple(net.initial_z()))
 
 
 def train_batches(nets, batches, lr, update="sequence", exp="poly"):
@@ -618,8 +679,8 @@ def train_batches(nets, batches, lr, update="sequence", exp="poly"):
     for net in nets[1:]:
         if _topology(net) != _topology(nets[0]):
             raise ValueError("the nets of one call must share their topology "
-                             "(sizes, g, h, output gates, shortcuts, reset)")
-        for k in KEYS:
+                             "(sizes, g, h, gates, shortcuts, reset)")
+        for k in nets[0].masks:
             if not np.array_equal(net.masks[k], nets[0].masks[k]):
                 raise ValueError(f"the nets of one call must share their masks ({k} differs)")
     nnz = batches[0].x_idx.shape[1]
@@ -637,13 +698,13 @@ def train_batches(nets, batches, lr, update="sequence", exp="poly"):
 def _train_group(nets, batches, lr, update, exp):
     """train_batches for at most LANES nets: one kernel call, idle lanes after the nets."""
     args = [engine.net_args(net, b) for net, b in zip(nets, batches)]
-    B, n = nets[0].B, len(nets)
-    W_h = np.zeros((sum(a.shape[0] for a in args[0][:3]), args[0][0].shape[1], LANES))
-    W_k = np.zeros(args[0][3].shape + (LANES,))
+    B, C, n = nets[0].B, nets[0].C, len(nets)
+    W_h = np.zeros((sum(a.shape[0] for a in args[0][:4]), args[0][0].shape[1], LANES))
+    W_k = np.zeros(args[0][4].shape + (LANES,))
     for l, a in enumerate(args):
-        W_h[..., l] = np.concatenate(a[:3])
-        W_k[..., l] = a[3]
-    M_h, M_k = np.ascontiguousarray(np.concatenate(args[0][4:7])), args[0][7]
+        W_h[..., l] = np.concatenate(a[:4])      # rows: input gates, output gates, cells, forget gates
+        W_k[..., l] = a[4]
+    M_h, M_k = np.ascontiguousarray(np.concatenate(args[0][5:9])), args[0][9]
     sizes = [len(b) for b in batches] + [0] * (LANES - n)
     first = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     stats = np.zeros((first[-1], 4))
@@ -652,7 +713,7 @@ def _train_group(nets, batches, lr, update, exp):
         idle = batches[0].take([])               # the inputs of a lane without nets: no sequences
         onehot = all(b.target_idx is not None for b in batches)
         lane = batches + [idle] * (LANES - n)
-        _kernel(W_h, W_k, M_h, M_k, B, *args[0][8:], float(lr), update == "step", exp == "libm",
+        _kernel(W_h, W_k, M_h, M_k, B, *args[0][10:], float(lr), update == "step", exp == "libm",
                 tuple(np.ascontiguousarray(b.x_idx, np.int64) for b in lane),
                 tuple(np.ascontiguousarray(b.x_val, np.float64) for b in lane),
                 tuple(np.ascontiguousarray(b.targets, np.float64) for b in lane),
@@ -664,6 +725,8 @@ def _train_group(nets, batches, lr, update, exp):
         W = net.weights
         W["W_in"][...] = W_h[:B, :, l]
         W["W_out"][...] = W_h[B:2 * B, :, l]
-        W["W_c"][...] = W_h[2 * B:, :, l]
+        W["W_c"][...] = W_h[2 * B:2 * B + C, :, l]
         W["W_k"][...] = W_k[..., l]
+        if net.forget_gates:
+            W["W_forget"][...] = W_h[2 * B + C:, :, l]
     return [(stats[first[l]:first[l + 1]], int(bad[l])) for l in range(n)]
