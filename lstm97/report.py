@@ -6,16 +6,24 @@ whether the README still matches the records. Every count of rows comes from lst
 """
 from pathlib import Path
 
-from . import plots, verdicts
+from . import plots, study, summary, verdicts
 from .tables import Table, count
 
+FIGURE = Path("docs") / "figures" / "headline.png"
 README_BEGIN = "<!-- results: written by `python -m lstm97 readme` from the records; do not edit by hand -->"
 README_END = "<!-- /results -->"
 RUNTIME_BEGIN = "<!-- runtime: written by `python -m lstm97 readme` from the records; do not edit by hand -->"
 RUNTIME_END = "<!-- /runtime -->"
 ROWS_BEGIN = "<!-- rows: written by `python -m lstm97 readme` from the records; do not edit by hand -->"
 ROWS_END = "<!-- /rows -->"
-FIGURE = Path("docs") / "figures" / "headline.png"
+CLAIMS_BEGIN = "<!-- claims: written by `python -m lstm97 readme` from the records; do not edit by hand -->"
+CLAIMS_END = "<!-- /claims -->"
+NAMES = {"cec": "The constant error carousel alone fails",
+         "input-gate": "The input gate protects the stored value",
+         "output-gate": "The output gate is needed for fast learning",
+         "blocks": "Blocks of cells that share gates store more efficiently",
+         "input-bias": "Negative input-gate biases prevent drift and need no fine-tuning",
+         "output-bias": "Negative output-gate biases solve the abuse problem"}
 
 # The paper's experiments as a reader knows them, with the rows each holds (by id prefix).
 EXPERIMENTS = [
@@ -121,6 +129,31 @@ def runtime_block(results):
         RUNTIME_END])
 
 
+def claim_sentences(results, scale="paper"):
+    """One sentence per claim of the cell ablation study (notebook 09): its verdict and its pairs."""
+    rows = summary.ablation_rows(study.load_ablations(results, scale))
+    lines = []
+    for c in summary.claim_rows(rows):
+        if c["claim"] == "forget":
+            done = summary.forget_rows(rows)
+            rescued = sorted({r["row"] for r in done if r["main"] != "reproduced" and r["verdict"] == "reproduced"})
+            lines.append(f"**The forget gate** (Gers et al. 2000, a later cell, not the paper's): "
+                         f"{len(done)} of {c['pairs']} pairs recorded; it brings "
+                         + (", ".join(rescued) if rescued else "no row") + " the 1997 cell misses to the "
+                         "paper's targets so far.")
+            continue
+        pending = c["pairs"] - c["recorded"]
+        lines.append(f"**{NAMES[c['claim']]}**, the paper says: {c['verdict']} here. Of {c['recorded']} "
+                     f"pairs, the variant made {c['worse']} worse than the main row and {c['better']} better"
+                     + (f"; {pending} pairs pending." if pending else "."))
+    return lines
+
+
+def claim_lines(results, scale="paper"):
+    """The README's list of claim_sentences."""
+    return "\n".join([CLAIMS_BEGIN, *(f"- {line}" for line in claim_sentences(results, scale)), CLAIMS_END])
+
+
 def rewrite(text, block, begin=README_BEGIN, end=README_END):
     """``text`` with its one generated block (``begin`` ... ``end``) replaced by ``block``;
     ValueError without exactly one such block."""
@@ -144,6 +177,8 @@ def readme(results, path, check=False, figure=True):
         new = rewrite(new, runtime_block(results), RUNTIME_BEGIN, RUNTIME_END)
     if ROWS_BEGIN in text:
         new = rewrite(new, rows_block(vs), ROWS_BEGIN, ROWS_END)
+    if CLAIMS_BEGIN in text:
+        new = rewrite(new, claim_lines(results), CLAIMS_BEGIN, CLAIMS_END)
     if check:
         if new != text:
             print(f"{path}: the results block differs from the records in {results}; "

@@ -1,4 +1,6 @@
-"""The readings study's records: every pair of ``readings.PLAN`` with its main run."""
+"""The studies' records: every pair of the readings study (``readings.PLAN``) or of the cell
+ablation study (``ablations.PLAN``) with its main run."""
+from . import ablations
 from .experiments import get
 from .readings import PLAN
 from .records import load_records
@@ -15,4 +17,10 @@ def group(records):
 def load(results, scale="paper"):
     """The recorded trials of every planned pair and of its main run: {id: records}."""
     ids = dict.fromkeys([get(i).base for i, _ in PLAN] + [i for i, _ in PLAN])
+    return {i: load_records(results, i, scale) for i in ids}
+
+
+def load_ablations(results, scale="paper"):
+    """The recorded trials of every pair of the cell ablation study and of its main rows."""
+    ids = list(ablations.MAIN) + [i for i, _ in ablations.PLAN]
     return {i: load_records(results, i, scale) for i in ids}

@@ -705,3 +705,22 @@ def claim_rows(rows):
         out.append(dict(claim=claim, text=text, pairs=len(mine), recorded=len(done), worse=count("worse"),
                         same=count("same"), better=count("better"), verdict=verdict))
     return out
+
+
+def forget_rows(rows):
+    """The forget gate (Gers et al. 2000), per row of the plan: the main row and each forget-gate
+    variant, its outcome against the main row, and its verdict against the paper's row
+    (``classify``): does the later cell rescue a row the 1997 cell misses? From ablation_rows."""
+    out = []
+    for r in rows:
+        if r["claim"] != "forget" or r["outcome"] is None:
+            continue
+        p = theirs(r["row"])
+        paper_pct = p["success_pct"] if p["success_pct"] is not None else 100.0
+        ratio = r["mean"] / p["mean"] if r["mean"] and p["mean"] else None
+        main_ratio = r["main_mean"] / p["mean"] if r["main_mean"] and p["mean"] else None
+        out.append(dict(row=r["row"], variant=r["variant"], main_pct=r["main_pct"],
+                        main=classify(r["main_pct"], paper_pct, main_ratio, r["main_solved"]),
+                        success_pct=r["success_pct"], trials=r["trials"], mean=r["mean"],
+                        outcome=r["outcome"], verdict=classify(r["success_pct"], paper_pct, ratio, r["solved"])))
+    return out
