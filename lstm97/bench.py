@@ -347,6 +347,49 @@ def report_lanes(rows, limits):
     print("speed target (measured here, never asserted): lanes >= 4x single on each net")
 
 
+CELLS = [("1997 cell", {}), ("forget gates (2000 cell)", dict(forget_gates=True)),
+         ("no input gate", dict(input_gates=False, input_gate_bias=None))]
+
+
+def cell_rows(budget, n_seq, L=LANES):
+    """The cost of a step of each cell variant (notebook 09) beside the 1997 cell's, on the NETS:
+    single-trial engine steps/s and L-lane trial-steps/s, the variants timed in turn (CPU time of
+    this thread, the fastest of several runs each)."""
+    rows = []
+    for name, task, (shape, kw), lr in NETS:
+        n = max(4, n_seq // 20) if name.startswith("2c") else n_seq // 4
+        batches = [task.sample(np.random.default_rng(l), n) for l in range(L)]
+        steps = sum(int(b.starts[-1]) for b in batches)
+        runs = {}
+        for cell, extra in CELLS:
+            nets = [LSTM97(*shape, **{**kw, **extra}, seed=l) for l in range(L)]
+            lanes.train_batches(nets, [b.take([0]) for b in batches], lr)     # compile or load the cache
+            engine.train_batch(nets[0], batches[0].take([0]), lr)
+            runs[cell] = (lambda nets=nets: [engine.train_batch(net, b, lr) for net, b in zip(nets, batches)],
+                          lambda nets=nets: lanes.train_batches(nets, batches, lr))
+        t = {cell: ([], []) for cell in runs}
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < budget or not t[CELLS[-1][0]][1]:
+            for cell, pair in runs.items():                                 # interleaved: same load
+                for k, run in enumerate(pair):
+                    t1 = time.thread_time()
+                    run()
+                    t[cell][k].append(time.thread_time() - t1)
+        for cell in runs:
+            rows.append({"net": name, "cell": cell, "single": steps / max(min(t[cell][0]), 1e-9),
+                         "lanes": steps / max(min(t[cell][1]), 1e-9), "L": L})
+    return rows
+
+
+def report_cells(rows):
+    print(f"\nthe cell variants of notebook 09, trial-steps per second (single-trial engine; {rows[0]['L']} lanes):")
+    print(f"{'net':<13} {'cell':<26} {'single':>9} {'lanes':>9} {'ns/step (lanes)':>16} {'vs 1997 cell':>13}")
+    base = {r["net"]: r for r in rows if r["cell"] == CELLS[0][0]}
+    for r in rows:
+        print(f"{r['net']:<13} {r['cell']:<26} {r['single']:9.3g} {r['lanes']:9.3g} {1e9 / r['lanes']:16.1f} "
+              f"{base[r['net']]['lanes'] / r['lanes']:12.2f}x")
+
+
 def have_torch():
     try:
         import torch  # noqa: F401
@@ -464,6 +507,7 @@ def main(argv=None):
         lane = lane_rows(0.05 if quick else 3.0, n_seq, 4 if quick else LANES)
         limits = lane_limits(0.02 if quick else 0.5)
         updates = update_rows(0.05 if quick else 3.0, 4 if quick else 100, 2 if quick else LANES)
+        cells = cell_rows(0.05 if quick else 2.0, n_seq, 4 if quick else LANES)
     finally:
         if cpus:
             os.sched_setaffinity(0, cpus)
@@ -472,6 +516,7 @@ def main(argv=None):
     report_competitors(competitors)
     report_lanes(lane, limits)
     report_updates(updates)
+    report_cells(cells)
     return rows, mem
 
 
