@@ -108,64 +108,93 @@ def _budget(row_id, factor=5):
     return max(100_000, int(factor * paper.row(row_id)["mean_sequences"]))
 
 
-def _all():
+EXP1 = ("1-1", "1-2", "1-3", "1-4", "1-5")
+TWO_C = ("2c-1", "2c-2", "2c-3", "2c-4", "2c-5", "2c-6", "2c-7", "2c-8", "2c-9")
+# Exp 3's rows (Tables 4-6), each with its condition of Table 10; T=1000 uses the T=100 settings.
+EXP3 = ("3a-T100-N3", "3a-T100-N1", "3a-T1000-N3", "3b-T100-N3", "3b-T100-N1", "3b-T1000-N1",
+        "3c-T100-N3", "3c-T100-N1")
+# Exp 3's ST1/ST2 bounds and ABS per condition (docs/paper.md §4.3).
+ST12 = {"3a": dict(st1_wrong=0, st2_mean=0.01, abs=0.2),
+        "3b": dict(st1_wrong=5, st2_mean=0.04, abs=0.2),
+        "3c": dict(st1_wrong=0, st2_mean=0.015, abs=0.1)}
+
+
+def _main_runs():
+    """The main run of every condition: the literal 1997 set-up, in the paper's order."""
     ex = []
-    for i in range(1, 6):
-        c = f"1-{i}"
-        ex.append(Experiment(c, c, (c,), ("EmbeddedReber", ()), _table10_net(c, 7, 7),
-                             paper.TABLE10[c]["lr"], 30, "reber", _budget(c), check_every=256))
-    for c in ("2a", "2b"):
-        two_b = c == "2b"
+    for c in EXP1:                       # Table 1: embedded Reber grammar
         ex.append(Experiment(
-            c, c, (c,), ("NoLocalRegularities" if two_b else "NoiseFree", (100,)),
-            _table10_net(c, 101, 101, output_gates=False, recurrent=False, shortcuts=True,
-                         g="logistic", h="identity"),
-            1.0, 18, "window", 5_000_000, abs=0.25, window=10_000, all_steps=not two_b, grow=True,
-            test_size=0))
-    for i in range(1, 10):
-        c = f"2c-{i}"
-        r = paper.row(c)
-        ex.append(Experiment(c, c, (c,), ("VeryLongLag", (r["p"], r["q"])),
-                             _table10_net(c, r["p"] + 4, 2), 0.01, 20, "window", 5_000_000,
-                             abs=0.2, window=10_000, test_size=0))
-    for rid, r in paper.RESULTS.items():
-        if rid[0] != "3":
-            continue
-        v = rid[:2]
-        T = r["T"]
-        crit = dict(
-            st1_wrong=5 if v == "3b" else 0,
-            st2_mean={"3a": 0.01, "3b": 0.04, "3c": 0.015}[v],
-            abs=0.1 if v == "3c" else 0.2)
-        ex.append(Experiment(rid, v, (rid,), ("TwoSequence", (T, r["N"], v)), _table10_net(v, 1, 1),
-                             paper.TABLE10[v]["lr"], 10, "st12", _budget(rid),
-                             check_every=1000, **crit))
-    for i, T in enumerate((100, 500, 1000), 1):
-        c = f"4-{i}"
-        ex.append(Experiment(c, c, (c,), ("Adding", (T,)), _table10_net(c, 2, 1), 0.5, 10, "st3",
-                             _budget(c), abs=0.04, beta=0.01, window=2000))
-    ex.append(Experiment("5", "5", ("5-140", "5-13"), ("Multiplication", (100,)), _table10_net("5", 2, 1),
-                         0.1, 10, "nseq", _budget("5-13"), abs=0.04, window=2000, nseq=(140, 13)))
-    for c, n in (("6a", 2), ("6b", 3)):
-        ex.append(Experiment(c, c, (c,), ("TemporalOrder", (n,)), _table10_net(c, 8, 2 ** n),
-                             paper.TABLE10[c]["lr"], 20 if c == "6a" else 10, "st3", _budget(c),
-                             abs=0.3, beta=0.1, window=2000))
-    # The one open point that changes the algorithm (docs/paper.md §6.3): per-step weight updates, run
-    # as a labelled comparison for the experiments with errors before the sequence end.
-    main = list(ex)
-    ex += [replace(e, id=e.id + "+step", update="step") for e in main if e.condition[:2] in ("1-", "2a", "2b")]
-    # The other reading of the Exp 1 targets (docs/paper.md §6.4): all legal next symbols, multi-hot.
-    ex += [replace(e, id=e.id + "+multihot", task=("EmbeddedReber", ("legal",)))
-           for e in main if e.condition[:2] == "1-"]
-    # The paper gives Exp 1 no training limit: a much longer one tells slow learning from none.
-    ex += [replace(e, id=e.id + "+long", budget=LONG_BUDGET) for e in main if e.condition[:2] == "1-"]
-    return {e.id: e for e in ex}
+            id=c, condition=c, rows=(c,), task=("EmbeddedReber", ()),
+            net=_table10_net(c, n_in=7, n_out=7), lr=paper.TABLE10[c]["lr"], trials=30,
+            criterion="reber", budget=_budget(c), check_every=256))
+    for c, task in (("2a", "NoiseFree"), ("2b", "NoLocalRegularities")):   # Table 2, Section 5.2
+        ex.append(Experiment(
+            id=c, condition=c, rows=(c,), task=(task, (100,)),
+            net=_table10_net(c, n_in=101, n_out=101, output_gates=False, recurrent=False,
+                             shortcuts=True, g="logistic", h="identity"),
+            lr=1.0, trials=18, criterion="window", budget=5_000_000, abs=0.25, window=10_000,
+            all_steps=c == "2a", grow=True, test_size=0))
+    for c in TWO_C:                      # Table 3: very long lags
+        p, q = paper.row(c)["p"], paper.row(c)["q"]
+        ex.append(Experiment(
+            id=c, condition=c, rows=(c,), task=("VeryLongLag", (p, q)),
+            net=_table10_net(c, n_in=p + 4, n_out=2), lr=0.01, trials=20,
+            criterion="window", budget=5_000_000, abs=0.2, window=10_000, test_size=0))
+    for r in EXP3:                       # Tables 4-6: noise and signal on one channel
+        c, T, N = paper.row(r)["condition"], paper.row(r)["T"], paper.row(r)["N"]
+        ex.append(Experiment(
+            id=r, condition=c, rows=(r,), task=("TwoSequence", (T, N, c)),
+            net=_table10_net(c, n_in=1, n_out=1), lr=paper.TABLE10[c]["lr"], trials=10,
+            criterion="st12", budget=_budget(r), check_every=1000, **ST12[c]))
+    for c, T in (("4-1", 100), ("4-2", 500), ("4-3", 1000)):   # Table 7: adding
+        ex.append(Experiment(
+            id=c, condition=c, rows=(c,), task=("Adding", (T,)),
+            net=_table10_net(c, n_in=2, n_out=1), lr=0.5, trials=10,
+            criterion="st3", budget=_budget(c), abs=0.04, beta=0.01, window=2000))
+    ex.append(Experiment(                # Table 8: multiplication, both n_seq columns
+        id="5", condition="5", rows=("5-140", "5-13"), task=("Multiplication", (100,)),
+        net=_table10_net("5", n_in=2, n_out=1), lr=0.1, trials=10,
+        criterion="nseq", budget=_budget("5-13"), abs=0.04, window=2000, nseq=(140, 13)))
+    for c, n, trials in (("6a", 2, 20), ("6b", 3, 10)):         # Table 9: temporal order
+        ex.append(Experiment(
+            id=c, condition=c, rows=(c,), task=("TemporalOrder", (n,)),
+            net=_table10_net(c, n_in=8, n_out=2 ** n), lr=paper.TABLE10[c]["lr"], trials=trials,
+            criterion="st3", budget=_budget(c), abs=0.3, beta=0.1, window=2000))
+    return ex
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A labelled comparison: the main runs ``rows`` again with the fields ``change`` set, as
+    ``<id>+<name>`` beside each (it draws seeds of its own)."""
+    name: str
+    what: str          # what differs from the main run, in words
+    why: str
+    rows: tuple        # the main runs it applies to
+    change: dict       # Experiment fields -> values
 
 
 LONG_BUDGET = 1_000_000
+COMPARISONS = (
+    Comparison("step", "per-step updates",
+               "the one open point that changes the algorithm (docs/paper.md §6.3); only Exp 1, "
+               "2a and 2b have errors before the sequence end, so only they could differ",
+               rows=EXP1 + ("2a", "2b"), change=dict(update="step")),
+    Comparison("multihot", "multi-hot targets",
+               "the other reading of the Exp 1 targets: all legal next symbols (docs/paper.md §6.4)",
+               rows=EXP1, change=dict(task=("EmbeddedReber", ("legal",)))),
+    Comparison("long", f"budget {LONG_BUDGET:,} strings",
+               "the paper gives Exp 1 no training limit: a much longer one tells slow learning from none",
+               rows=EXP1, change=dict(budget=LONG_BUDGET)),
+)
 # The labelled comparisons: Experiment.variant -> what differs from the main run.
-VARIANTS = {"step": "per-step updates", "multihot": "multi-hot targets",
-            "long": f"budget {LONG_BUDGET:,} strings"}
+VARIANTS = {c.name: c.what for c in COMPARISONS}
+
+
+def _all():
+    main = {e.id: e for e in _main_runs()}
+    compared = [replace(main[r], id=f"{r}+{c.name}", **c.change) for c in COMPARISONS for r in c.rows]
+    return {**main, **{e.id: e for e in compared}}
 
 
 EXPERIMENTS = _all()
@@ -174,6 +203,8 @@ EXPERIMENTS = _all()
 # --------------------------------------------------------------------------- competitors
 BASELINE_LEARNERS = ("rtrl", "bptt", "elman", "guess")
 GUESS_BUDGET = 1_000_000      # guesses per trial (our choice; the companion papers give none)
+# The main runs random weight guessing is tried on, with the nets A1 and A2 (docs/paper.md §5.8).
+GUESSED = ("3a-T100-N3", "3b-T100-N3", "3c-T100-N3", "4-1", "6a")
 
 
 def _baselines():
@@ -182,26 +213,30 @@ def _baselines():
     ex = []
     two_a = EXPERIMENTS["2a"]
     table2 = lambda p: dict(n_in=p + 1, n_out=p + 1, hidden=1, recurrence="self", shortcuts=True, init=0.2)
-    common = dict(criterion="window", budget=5_000_000, abs=0.25, window=10_000, all_steps=True, test_size=0)
-    for lr in (1.0, 4.0, 10.0):
-        ex.append(Experiment(f"2a-rtrl-p4-lr{lr:g}", "2a", (f"T2-RTRL-p4-lr{lr:g}",), ("NoiseFree", (4,)),
-                             table2(4), lr, 18, update="step", gradient="rtrl", **common))
+    common = dict(condition="2a", trials=18, criterion="window", budget=5_000_000, abs=0.25, window=10_000,
+                  all_steps=True, test_size=0)
+    for lr in (1.0, 4.0, 10.0):          # Table 2's RTRL rows at p=4, one per learning rate
+        ex.append(Experiment(
+            id=f"2a-rtrl-p4-lr{lr:g}", rows=(f"T2-RTRL-p4-lr{lr:g}",), task=("NoiseFree", (4,)),
+            net=table2(4), lr=lr, update="step", gradient="rtrl", **common))
     for method, p in (("rtrl", 10), ("rtrl", 100), ("bptt", 100)):  # the paper: "1.0-10.0"
         for lr in (1.0, 4.0, 10.0):
-            ex.append(Experiment(f"2a-{method}-p{p}-lr{lr:g}", "2a", (f"T2-{method.upper()}-p{p}",),
-                                 ("NoiseFree", (p,)), table2(p), lr, 18,
-                                 update="step" if method == "rtrl" else "sequence", gradient=method, **common))
+            ex.append(Experiment(
+                id=f"2a-{method}-p{p}-lr{lr:g}", rows=(f"T2-{method.upper()}-p{p}",),
+                task=("NoiseFree", (p,)), net=table2(p), lr=lr,
+                update="step" if method == "rtrl" else "sequence", gradient=method, **common))
     assert two_a.window == common["window"] and two_a.abs == common["abs"]
-    reber = dict(criterion="reber", check_every=256)
+    reber = dict(condition="1", task=("EmbeddedReber", ()), trials=30, criterion="reber", check_every=256,
+                 update="step")
     rtrl_net = lambda H: dict(n_in=7, n_out=7, hidden=H, outputs="recurrent", init=0.2)
     for H, lr, row in ((3, 0.05, "T1-RTRL-3"), (12, 0.1, "T1-RTRL-12")):
-        budget = max(100_000, 5 * paper.COMPETITOR_ROWS[row]["success_after"])
-        ex.append(Experiment(f"1-rtrl{H}", "1", (row,), ("EmbeddedReber", ()), rtrl_net(H), lr, 30,
-                             budget=budget, update="step", gradient="rtrl", **reber))
-    ex.append(Experiment("1-elm15", "1", ("T1-ELM",), ("EmbeddedReber", ()),
-                         dict(n_in=7, n_out=7, hidden=15, init=0.2), 0.1, 30, budget=1_000_000,
-                         update="step", gradient="elman", **reber))
-    for lstm_id in ("3a-T100-N3", "3b-T100-N3", "3c-T100-N3", "4-1", "6a"):
+        ex.append(Experiment(
+            id=f"1-rtrl{H}", rows=(row,), net=rtrl_net(H), lr=lr,
+            budget=max(100_000, 5 * paper.COMPETITOR_ROWS[row]["success_after"]), gradient="rtrl", **reber))
+    ex.append(Experiment(
+        id="1-elm15", rows=("T1-ELM",), net=dict(n_in=7, n_out=7, hidden=15, init=0.2), lr=0.1,
+        budget=1_000_000, gradient="elman", **reber))
+    for lstm_id in GUESSED:
         e = EXPERIMENTS[lstm_id]
         for arch, n in (("A1", 1), ("A2", 10)):
             ex.append(replace(e, id=f"{lstm_id}-guess-{arch}", rows=(), lr=0.0, budget=GUESS_BUDGET,
