@@ -129,16 +129,19 @@ def _parser():
     study.add_argument("--train", action="store_true", help="train every planned trial not recorded yet "
                        "(the results folder is checked to be writable first)")
     study.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
-    readme = sub.add_parser("readme", help="rewrite the README's generated results from the records")
+    readme = sub.add_parser("readme", help="rewrite the README's generated results from the records, "
+                            "and docs/experiments.md from the experiments")
     readme.add_argument("--results", default="data/results")
     readme.add_argument("--file", default="README.md")
     readme.add_argument("--check", action="store_true",
-                        help="change nothing; exit 1 if the file's results differ from the records")
+                        help="change nothing; exit 1 if the file's results differ from the records "
+                        "or docs/experiments.md from the experiments")
     return ap
 
 
 def readme(results, path, check):
-    """Rewrite (or check) the README's generated blocks and headline figure (lstm97.report)."""
+    """Rewrite (or check) the README's generated blocks, headline figure and docs/experiments.md
+    (lstm97.report)."""
     return rewrite_readme(results, path, check)
 
 

@@ -1,12 +1,14 @@
-"""The README's generated part and the headline figure, from the trial records.
+"""The README's generated part and the headline figure, from the trial records, and
+docs/experiments.md, from the experiments.
 
 ``python -m lstm97 readme`` (run by ``make render``) rewrites the block between README_BEGIN and
-README_END and the headline figure docs/figures/headline.png; ``--check`` changes nothing and says
-whether the README still matches the records. Every count of rows comes from lstm97.verdicts.
+README_END, the headline figure docs/figures/headline.png and docs/experiments.md (every condition's
+settings, from lstm97/experiments.py); ``--check`` changes nothing and says whether they still
+match the records and the experiments. Every count of rows comes from lstm97.verdicts.
 """
 from pathlib import Path
 
-from . import plots, study, summary, verdicts
+from . import ablations, criteria, experiments, nets, paper, plots, readings, study, summary, verdicts
 from .tables import Table, count
 
 FIGURE = Path("docs") / "figures" / "headline.png"
@@ -164,9 +166,9 @@ def rewrite(text, block, begin=README_BEGIN, end=README_END):
 
 
 def readme(results, path, check=False, figure=True):
-    """Rewrite (or with ``check`` only compare) the README's generated block, and draw the headline
-    figure beside it (docs/figures/headline.png under the README's folder). Returns 0, or 1 when
-    ``check`` finds the README out of date."""
+    """Rewrite (or with ``check`` only compare) the README's generated block and docs/experiments.md
+    (experiments_doc) beside it, and draw the headline figure (docs/figures/headline.png under the
+    README's folder). Returns 0, or 1 when ``check`` finds either file out of date."""
     import sys
     if not Path(results).is_dir():
         raise ValueError(f"no results folder {results}")
@@ -179,15 +181,171 @@ def readme(results, path, check=False, figure=True):
         new = rewrite(new, rows_block(vs), ROWS_BEGIN, ROWS_END)
     if CLAIMS_BEGIN in text:
         new = rewrite(new, claim_lines(results), CLAIMS_BEGIN, CLAIMS_END)
+    doc = Path(path).parent / EXPERIMENTS_DOC
     if check:
+        stale = []
         if new != text:
-            print(f"{path}: the results block differs from the records in {results}; "
-                  f"run python -m lstm97 readme", file=sys.stderr)
-            return 1
-        return 0
+            stale.append(f"{path}: the results block differs from the records in {results}")
+        if not doc.exists() or doc.read_text() != experiments_doc():
+            stale.append(f"{doc}: differs from lstm97/experiments.py")
+        for line in stale:
+            print(f"{line}; run python -m lstm97 readme", file=sys.stderr)
+        return 1 if stale else 0
     Path(path).write_text(new)
+    doc.write_text(experiments_doc())
     if figure:
         headline_figure(vs, Path(path).parent / FIGURE)
     return 0
 
 
+
+
+# --------------------------------------------------------------------------- docs/experiments.md
+EXPERIMENTS_DOC = Path("docs") / "experiments.md"
+BIAS_WORDS = {"gates": "gates only", "none": "none", "hidden": "all hidden units", "all": "all non-input units",
+              "input": "input gates only"}
+
+
+def paper_row_words(e):
+    """The paper's row an experiment stands for: 'Table 4, 3a-T100-N3'; '–' for guessing."""
+    if not e.rows:
+        return None
+    table = paper.result(e.rows[0])["table"] or "Section 5.2 text"
+    return f"{table}, {', '.join(e.rows)}"
+
+
+def criterion_words(e):
+    """An experiment's stopping criterion in words (summary.CRITERIA), with its bounds."""
+    words = summary.CRITERIA[e.criterion]
+    if e.criterion == "reber":
+        return f"{words}, checked every {e.check_every:,} strings"
+    if e.criterion == "window":
+        where = "at every step" if e.all_steps else "at the sequence end"
+        return words.replace("ABS", f"ABS({e.abs:g})") + f", {where}"
+    if e.criterion == "st12":
+        clean = " against the noise-free target" if criteria.judged_on_clean(e) else ""
+        every = f", checked every {e.check_every:,} sequences" if e.check_every else ""
+        return (f"{words}: ST1 at most {e.st1_wrong} of {e.check_size} fresh sequences off by more than "
+                f"{e.abs:g}, ST2 also their mean |error| < {e.st2_mean:g}{clean}{every}")
+    if e.criterion == "st3":
+        return (f"ST3({e.beta:g}): mean end error of the last {e.window:,} sequences below {e.beta:g}, "
+                f"each with |error| < {e.abs:g}")
+    return (f"fewer than n of the last {e.window:,} sequences with |error| ≥ {e.abs:g}, "
+            f"for n = {', '.join(str(n) for n in e.nseq)}")
+
+
+def net_words(e):
+    """An LSTM net in words: blocks x cells and what differs from the fully recurrent net of
+    docs/paper.md §1.5; a competitor's net: its units."""
+    n = e.net
+    if e.is_baseline:
+        kind = {"guess": f"architecture {n.get('arch')}", "elman": "Elman net"}.get(e.gradient, "one layer")
+        words = [f"{kind}, {n['hidden']} hidden unit{'s' * (n['hidden'] != 1)}"]
+        if n.get("outputs") == "recurrent":
+            words.append("recurrent outputs")
+        if n.get("recurrence") == "self":
+            words.append("self-recurrent")
+    else:
+        B, S = n["blocks"], n["block_size"]
+        words = [f"{B} block{'s' * (B != 1)} of {S} cell{'s' * (S != 1)}"]
+        if n.get("output_gates") is False:
+            words.append("no output gates")
+        if n.get("recurrent") is False:
+            words.append("no recurrent connections")
+        if "g" in n:
+            words.append(f"g {n['g']}, h {n['h']}")
+        if e.grow:
+            words.append("the cell added once the error stops decreasing")
+    if n.get("shortcuts"):
+        words.append("input-output shortcuts")
+    return ", ".join(words)
+
+
+def bias_words(config):
+    """Which units have bias weights, and the gates' initial biases (a row of summary.config_rows)."""
+    return (f"{BIAS_WORDS[config['bias']]}; input gates {config['in_gate_bias']}; "
+            f"output gates {config['out_gate_bias']}")
+
+
+def setting_rows(exps):
+    """One row of settings per experiment, as docs/experiments.md shows them."""
+    rows = []
+    for e in exps:
+        guess = e.gradient == "guess"
+        row = dict(experiment=e.id, paper_row=paper_row_words(e), task=summary.describe_task(e),
+                   net=net_words(e), weights=nets.make_net(e).n_weights, lr=None if guess else e.lr,
+                   update=None if guess else "per step" if e.update == "step" else "per sequence",
+                   criterion=criterion_words(e), budget=e.budget, trials=e.trials)
+        if not e.is_baseline:
+            config = summary.config_rows([e])[0]
+            row.update(biases=bias_words(dict(config, bias=e.net["bias"])), init=config["init"])
+        else:
+            row.update(biases="all units" if guess else "none", init="±100" if guess else f"±{e.net['init']:g}")
+        rows.append(row)
+    return rows
+
+
+SETTING_COLUMNS = [("experiment", "condition", "text"), ("paper_row", "paper row", "text"),
+                   ("task", "task", "text"), ("net", "net", "text"), ("weights", "weights", "count"),
+                   ("biases", "bias weights; initial gate biases", "text"), ("init", "initial weights", "text"),
+                   ("lr", "learning rate", "text"), ("update", "weights change", "text"),
+                   ("criterion", "stops when", "text"), ("budget", "budget (sequences)", "count"),
+                   ("trials", "trials", "count")]
+
+
+def _pairs_table(plan, change):
+    """A study's plan as a short table: one line per change and trial count, with the main rows
+    it pairs with that change."""
+    groups = {}
+    for pair, trials in plan:
+        base, _, variant = pair.partition("+")
+        groups.setdefault((variant, trials), []).append(base)
+    rows = [dict(pair=", ".join(bases) + (f" +{variant}" if variant else ""), change=change(variant), trials=trials)
+            for (variant, trials), bases in groups.items()]
+    return Table(rows, [("pair", "pairs", "text"), ("change", "change", "text"), ("trials", "trials each", "count")])
+
+
+def _reading_change(variant):
+    if not variant:
+        return f"none: the main run again on a second seed set (trials {ablations.EXP1_TRIALS // 2}-" \
+               f"{ablations.EXP1_TRIALS - 1}), so that it stands on {ablations.EXP1_TRIALS} trials"
+    return "; and ".join(readings.READINGS[n].what for n in variant.split("+"))
+
+
+def experiments_doc():
+    """docs/experiments.md: every condition with its settings, criterion, budget, trial count and
+    the paper row it stands for, from lstm97/experiments.py, readings.py and ablations.py."""
+    main = [e for e in experiments.EXPERIMENTS.values() if not e.variant]
+    out = ["# Experiments", "",
+           "Every condition this project trains, with its settings, generated from lstm97/experiments.py "
+           "(and the studies' plans in lstm97/readings.py and lstm97/ablations.py) by `python -m lstm97 "
+           "readme`; do not edit by hand. Where the paper is silent, the choice is ours "
+           "(docs/paper.md §6; `experiments.CHOICES`). " + summary.GLOSSARY, "",
+           "## Main rows", "",
+           "The literal 1997 set-up of each row of Tables 1-9 (Table 10 and 11, docs/paper.md §4). "
+           "Budget: training stops as a failure after this many sequences (Exp 1: strings)."]
+    for key, name in EXPERIMENTS:
+        out += ["", f"### {name}", "",
+                Table(setting_rows([e for e in main if family(e.rows[0]) == key]), SETTING_COLUMNS).to_markdown()]
+    out += ["", "## Comparison rows", "",
+            "A main run again with one thing changed, labelled `<condition>+<name>`; these draw seeds of their own."]
+    for c in experiments.COMPARISONS:
+        exps = [experiments.EXPERIMENTS[f"{r}+{c.name}"] for r in c.rows]
+        out += ["", f"### +{c.name}: {c.what}", "", f"Why: {c.why}.", "",
+                Table(setting_rows(exps), SETTING_COLUMNS).to_markdown()]
+    choices = experiments.BASELINE_CHOICES
+    out += ["", "## Competitors", "",
+            "The competitor rows of Tables 1 and 2 (docs/paper.md §6.17) and random weight guessing "
+            f"(docs/paper.md §5.8). {choices['competitors']} {choices['guessing']} "
+            "Guessing's budget counts guesses; it has no learning rate and changes no weight.", "",
+            Table(setting_rows(experiments.BASELINES.values()), SETTING_COLUMNS).to_markdown()]
+    same = ", ".join(f"`{p}`" for p in readings.SAME_AS_MAIN)
+    out += ["", "## The readings study", "",
+            "Other readings of the set-up (lstm97/readings.py, notebook 08), each beside its main run with "
+            f"the main run's seeds, budget and settings otherwise. Not run, being the main run itself: {same}.", "",
+            _pairs_table(readings.PLAN, _reading_change).to_markdown()]
+    out += ["", "## The cell ablation study", "",
+            "One part of the memory cell changed (lstm97/ablations.py, notebook 09), each beside its main run "
+            "with the main run's seeds, budget and settings otherwise.", "",
+            _pairs_table(ablations.PLAN, lambda v: ablations.ABLATIONS[v].what).to_markdown()]
+    return "\n".join(out) + "\n"

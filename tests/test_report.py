@@ -115,3 +115,26 @@ def test_tables_format_numbers_for_people():
     assert html.count("<td") == 6 and "<th>success</th>" in html and "True" not in html
     assert [tables.ratio(v) for v in (145.2, 0.3666, 1.0, 9.96)] == ["150×", "0.37×", "1.0×", "10×"]
     assert repr(t).splitlines()[2].split() == ["1-1", "3%", "39,740", "2.5×", "yes", "–"]
+
+
+def test_docs_experiments_md_is_current():
+    """docs/experiments.md is what `python -m lstm97 readme` writes from the experiments today."""
+    committed = (ROOT / report.EXPERIMENTS_DOC).read_text()
+    assert committed == report.experiments_doc(), "run python -m lstm97 readme"
+
+
+def test_experiments_doc_shows_every_condition_and_follows_the_experiments(monkeypatch):
+    from dataclasses import replace
+
+    from lstm97 import ablations, experiments, readings
+    doc = report.experiments_doc()
+    for i in [*experiments.EXPERIMENTS, *experiments.BASELINES]:
+        assert f"\n| {i} | " in doc, i
+    for pair, _ in readings.PLAN + ablations.PLAN:
+        base, _, variant = pair.partition("+")
+        suffix = re.escape(f" +{variant}" if variant else "")
+        assert re.search(rf"\| [^|]*\b{re.escape(base)}\b[^|]*{suffix} \|", doc), pair
+    six_b = experiments.EXPERIMENTS["6b"]
+    monkeypatch.setitem(experiments.EXPERIMENTS, "6b", replace(six_b, budget=1_234_567, lr=0.75))
+    row = next(line for line in report.experiments_doc().splitlines() if line.startswith("| 6b | "))
+    assert "| 1,234,567 |" in row and "| 0.75 |" in row
