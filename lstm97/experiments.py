@@ -3,7 +3,9 @@
 Each :class:`Experiment` carries the net of its Table-10 row, its learning rate, the
 paper's trial count, the stopping/success criterion of Table 11 and the text, and a
 sequence budget. Where the paper is silent, the choice follows docs/paper.md §6 and is listed in
-``CHOICES`` so that notebooks and the CLI can show it.
+``CHOICES`` so that notebooks and the CLI can show it. ``COMPARISONS`` declares the labelled
+comparison rows (``+step``, ``+multihot``, ``+long``) and the main runs each applies to.
+docs/experiments.md lists every condition's settings (written by ``python -m lstm97 readme``).
 """
 from dataclasses import dataclass, replace
 
@@ -176,15 +178,15 @@ class Comparison:
 
 LONG_BUDGET = 1_000_000
 COMPARISONS = (
-    Comparison("step", "per-step updates",
-               "the one open point that changes the algorithm (docs/paper.md §6.3); only Exp 1, "
+    Comparison(name="step", what="per-step updates",
+               why="the one open point that changes the algorithm (docs/paper.md §6.3); only Exp 1, "
                "2a and 2b have errors before the sequence end, so only they could differ",
                rows=EXP1 + ("2a", "2b"), change=dict(update="step")),
-    Comparison("multihot", "multi-hot targets",
-               "the other reading of the Exp 1 targets: all legal next symbols (docs/paper.md §6.4)",
+    Comparison(name="multihot", what="multi-hot targets",
+               why="the other reading of the Exp 1 targets: all legal next symbols (docs/paper.md §6.4)",
                rows=EXP1, change=dict(task=("EmbeddedReber", ("legal",)))),
-    Comparison("long", f"budget {LONG_BUDGET:,} strings",
-               "the paper gives Exp 1 no training limit: a much longer one tells slow learning from none",
+    Comparison(name="long", what=f"budget {LONG_BUDGET:,} strings",
+               why="the paper gives Exp 1 no training limit: a much longer one tells slow learning from none",
                rows=EXP1, change=dict(budget=LONG_BUDGET)),
 )
 # The labelled comparisons: Experiment.variant -> what differs from the main run.
