@@ -277,7 +277,7 @@ CHOICES = {
 
 # The competitors' open points, apart from CHOICES until their notebooks show them.
 BASELINE_CHOICES = {
-    "competitors": "Competitor rows (BASELINES) use the LSTM row's task, criterion, checks and trial "
+    "competitors": "Competitor rows use the LSTM row's task, criterion, checks and trial "
                    "count. Nets: rnn.py (Table 1's RTRL nets are Williams & Zipser nets whose 7 outputs "
                    "are recurrent units, no bias: 170/494 weights; ELM is Elman's 7-15-7 net, no bias: "
                    "435; Table 2's is one self-recurrent unit and p+1 outputs: 36/144/10404), all weights "
