@@ -139,10 +139,12 @@ def claim_sentences(results, scale="paper"):
         if c["claim"] == "forget":
             done = summary.forget_rows(rows)
             rescued = sorted({r["row"] for r in done if r["main"] != "reproduced" and r["verdict"] == "reproduced"})
+            worse = sorted({r["row"] for r in done if r["outcome"] == "worse"})
             lines.append(f"**The forget gate** (Gers et al. 2000, a later cell, not the paper's): "
                          f"{len(done)} of {c['pairs']} pairs recorded; it brings "
                          + (", ".join(rescued) if rescued else "no row") + " the 1997 cell misses to the "
-                         "paper's targets so far.")
+                         "paper's targets" + (f", and makes {', '.join(worse)} worse than the 1997 cell"
+                                              if worse else "") + ".")
             continue
         pending = c["pairs"] - c["recorded"]
         lines.append(f"**{NAMES[c['claim']]}**, the paper says: {c['verdict']} here. Of {c['recorded']} "
