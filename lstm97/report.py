@@ -200,6 +200,7 @@ def readme(results, path, check=False, figure=True):
             print(f"{line}; run python -m lstm97 readme", file=sys.stderr)
         return 1 if stale else 0
     Path(path).write_text(new)
+    doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(experiments_doc())
     if figure:
         headline_figure(vs, Path(path).parent / FIGURE)

@@ -229,6 +229,7 @@ def test_cli_readme_rewrites_only_its_block_and_checks_it(tmp_path, capsys):
     six = "| Experiment 6: temporal order (Table 9) | 2 | 1 | 0 | 0 | 0 | 0 | 0 |"   # 6a reproduced, 6b not run
     assert "stale" not in text and six in text and "30 rows have no records yet" in text
     assert (tmp_path / "docs" / "figures" / "headline.png").stat().st_size > 10_000
+    assert (tmp_path / "docs" / "experiments.md").read_text().startswith("#")
     assert main(args + ["--check"]) == 0
     readme.write_text(text.replace(six, six.replace("| 2 | 1 |", "| 2 | 2 |")))
     assert main(args + ["--check"]) == 1
