@@ -4,7 +4,7 @@ import numpy as np
 from . import ablations, criteria, paper
 from .experiments import BASELINES, EXPERIMENTS, VARIANTS, get
 from .network import LSTM97
-from .records import ENGINE, SMOKE
+from .records import SMOKE
 from .tables import Table, auto, count, text
 
 COLUMNS = ("trials", "success_pct", "mean", "median", "min", "max", "ratio", "st1", "wrong",
@@ -57,31 +57,6 @@ def summarise(exp, records):
     """{"ours": [...], "paper": [...]}: one entry per paper row of the experiment."""
     return {"experiment": exp.id, "ours": [ours(exp, records, r) for r in exp.rows],
             "paper": [theirs(r) for r in exp.rows]}
-
-
-def format_table(rows, columns=None, floats="{:,.4g}"):
-    """A plain-text table (deterministic, so nbval can check it) of a list of dicts."""
-    if not rows:
-        return "(no records)"
-    columns = columns or list(rows[0])
-
-    def cell(v):
-        if v is None:
-            return "-"
-        if isinstance(v, bool):
-            return str(v)
-        if isinstance(v, float):
-            return f"{v:,.0f}" if abs(v) >= 1000 else floats.format(v)
-        if isinstance(v, int):
-            return f"{v:,}"
-        if isinstance(v, (list, tuple)):
-            return ",".join(cell(x) for x in v)
-        return str(v)
-
-    body = [[cell(r.get(c)) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(columns)]
-    line = lambda cells: "  ".join(s.rjust(w) for s, w in zip(cells, widths))
-    return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(b) for b in body])
 
 
 def describe_task(exp):
@@ -237,17 +212,6 @@ def distance(o, p):
     return abs((o["success_pct"] or 0.0) - paper_pct) / 10 + off
 
 
-def verdict_rows(pairs):
-    """The project's targets per paper row: success within 10 points, mean within a factor of 2."""
-    rows = []
-    for exp, o, p in paired(pairs):
-        paper_pct, ok_pct, ok_mean = targets_met(o, p)
-        rows.append(dict(experiment=exp.id, row=o["row"], trials=o["trials"],
-                         success_pct=o["success_pct"], paper_pct=paper_pct,
-                         within_10_points=ok_pct, ratio=o["ratio"], within_2x=ok_mean))
-    return rows
-
-
 def reading_rows(groups, planned=None):
     """The readings study, one line per (paper row, reading): ``groups`` maps a main run's id to
     its [(experiment, records), ...], the main run first. ``planned`` maps ids to the planned
@@ -269,37 +233,6 @@ def _best(others):
     trials; among all of them only while none is complete (a few trials can look best by luck)."""
     done = [r for r in others if r["trials"] >= r["of"]]
     return min(done or others, key=lambda r: r["distance"]) if others else None
-
-
-def reading_verdicts(rows, readings):
-    """A verdict in words for each paper row from reading_rows: reproduced by the main run, or
-    under which reading (and what that reading contradicts in the paper), or by none; with the
-    best-matching reading (smallest ``distance``). ``readings``: name -> Reading."""
-    out = []
-    for row in dict.fromkeys(r["row"] for r in rows):
-        mine = [r for r in rows if r["row"] == row]
-        main = [r for r in mine if r["reading"] == "main"]
-        others = [r for r in mine if r["reading"] != "main"]
-        best = _best(others)
-        fmt = lambda r: (f"{r['reading']}: {r['success_pct']:.0f}% of {r['trials']}"
-                         + (f" (of {r['of']} planned)" if r["trials"] < r["of"] else "")
-                         + (f", mean {r['mean']:,.0f}" if r["mean"] is not None else ""))
-        good = [r for r in others if r["meets_both"]]
-        if main and main[0]["meets_both"]:
-            text = "reproduced by the main run"
-        elif good:
-            what = "; ".join(
-                fmt(r) + "".join(f" [contradicts {readings[n].contradicts}]" for n in r["reading"].split("+")
-                                 if n in readings and readings[n].contradicts) for r in good)
-            text = f"reproduced only under a reading: {what}"
-        else:
-            text = "not reproduced under any reading tried"
-        paper = mine[0]
-        out.append(dict(row=row, paper=f"{paper['paper_pct']:.0f}%" + (
-            f", mean {paper['paper_mean']:,.0f}" if paper["paper_mean"] else ""),
-            main=fmt(main[0]) if main else "-", verdict=text,
-            best_reading=fmt(best) if best else "-"))
-    return out
 
 
 def best_reading_rows(rows):
@@ -394,121 +327,6 @@ def scale_statement(scale, results, pairs=None, train=False):
     return (f"Scale: {scale}; {trials:,} trials of {len(pairs)} configuration"
             f"{'' if len(pairs) == 1 else 's'} from {results}"
             f"{': not comparable to the paper' if scale == 'smoke' else ''}.")
-
-
-# Which notebook trains which experiments: the experiment number is the notebook number.
-NOTEBOOKS = {"1": "01_embedded_reber", "2": "02_long_time_lags", "3": "03_noise_and_signal",
-             "4": "04_adding", "5": "05_multiplication", "6": "06_temporal_order"}
-# Per-step weight updates on the 2a/2b net cost 1.2-1.9 times the per-sequence time in the
-# single-trial engine (make bench, "the net of 2a/2b", three runs on a quiet core,
-# since a per-step update visits only the readout columns the step wrote; before that, a short
-# 2b+step check gave 5). Rounded up; used only to estimate rows with no records.
-PER_STEP_SLOWDOWN = 2.0
-
-
-def estimate_core_hours(exp, pairs):
-    """Core-hours of an experiment with no records, from its main row's measured time per sequence,
-    as if every trial ran to its budget (an upper bound); None when there is no basis."""
-    measured = {e.id: r for e, r in pairs}
-    base = measured.get(exp.id.split("+")[0])
-    if exp.variant != "step" or not base:
-        return None
-    per_seq = sum(r["wall_time"] for r in base) / sum(r["sequences_trained"] for r in base)
-    return exp.trials * exp.budget * per_seq * PER_STEP_SLOWDOWN / 3600
-
-
-def runtime_rows(pairs, missing=()):
-    """What ``make reproduce`` at paper scale costs, per notebook: trials and measured core-hours
-    from the records, plus an estimate for configurations without records (``missing``: experiments).
-    A row with fewer records than its trial count gets an estimate for the rest from its own
-    records' mean wall time. ``estimated``: [(experiment, core-hours or None, trials estimated)].
-    """
-    rows = {}
-    for exp, records in pairs:
-        r = rows.setdefault(NOTEBOOKS[exp.id[0]], dict(trials=0, core_hours=0.0, estimated=[]))
-        r["trials"] += len(records)
-        r["core_hours"] += sum(x["wall_time"] for x in records) / 3600
-        if records and len(records) < exp.trials:
-            rest = exp.trials - len(records)
-            r["estimated"].append((exp, rest * np.mean([x["wall_time"] for x in records]) / 3600, rest))
-    for exp in missing:
-        r = rows.setdefault(NOTEBOOKS[exp.id[0]], dict(trials=0, core_hours=0.0, estimated=[]))
-        r["estimated"].append((exp, estimate_core_hours(exp, pairs), exp.trials))
-    return [dict(notebook=k, **rows[k]) for k in sorted(rows)]
-
-
-def runtime_table(pairs, missing=(), study=None, competitors=None):
-    """The runtime table (markdown) and the totals: measured, estimated, and what has no
-    basis for an estimate. ``study``: the readings study's pairs (see study_runtime), one line;
-    ``competitors``: [(experiment, records, planned trials)] of the competitor rows, one line."""
-    lines = ["| notebook | trials recorded | core-hours measured | not recorded yet: estimate |",
-             "|---|---|---|---|"]
-    measured = estimated = 0.0
-    unknown = []
-    for r in runtime_rows(pairs, missing):
-        est = []
-        for exp, hours, n in r["estimated"]:
-            what = f"{exp.id} ({n} trials)" if n == exp.trials else f"{exp.id} ({n} more of {exp.trials} trials)"
-            if hours is None:
-                unknown.append(exp.id)
-                est.append(f"{what}: no basis for an estimate")
-            else:
-                estimated += hours
-                est.append(f"{what}: about {hours:.0f} core-hours")
-        measured += r["core_hours"]
-        lines.append(f"| {r['notebook']} | {r['trials']:,} | {r['core_hours']:.1f} | "
-                     f"{'; '.join(est) or '-'} |")
-    trials = sum(len(r) for _, r in pairs)
-    if study:
-        line, hours, est, unstarted = study_runtime(study)
-        lines.append(line)
-        measured, estimated = measured + hours, estimated + est
-        trials += sum(len(r) for _, r, _ in study)
-        if unstarted:
-            unknown.append(f"{len(unstarted)} unstarted pairs of the readings study")
-    if competitors:
-        line, hours, est, unstarted = study_runtime(competitors, "competitors (01-03)")
-        lines.append(line)
-        measured, estimated = measured + hours, estimated + est
-        trials += sum(len(r) for _, r, _ in competitors)
-        if unstarted:
-            unknown.append(f"{len(unstarted)} unstarted competitor rows")
-    lines.append(f"| total | {trials:,} | {measured:.1f} | "
-                 f"{f'about {estimated:.0f} core-hours' if estimated else '-'} |")
-    return "\n".join(lines), measured, estimated, unknown
-
-
-def study_runtime(study, label="08_readings"):
-    """The readings study's line of the runtime table (notebook 08): its reading pairs' measured
-    core-hours, and for unfinished pairs an estimate from their own recorded trials' mean time.
-    ``study``: [(experiment, records, planned trials)] of the plan's reading pairs. The same for
-    the competitors' rows (label "competitors (01-03)")."""
-    hours = sum(r["wall_time"] for _, recs, _ in study for r in recs) / 3600
-    est, unknown, todo = 0.0, [], 0
-    for exp, recs, n in study:
-        if len(recs) < n:
-            todo += n - len(recs)
-            if recs:
-                est += (n - len(recs)) * np.mean([r["wall_time"] for r in recs]) / 3600
-            else:
-                unknown.append(exp.id)
-    kind = "pairs" if label == "08_readings" else "rows"
-    parts = ([f"about {est:.1f} core-hours for the started {kind}"] if est else []) + \
-            ([f"no basis yet for {len(unknown)} unstarted {kind}"] if unknown else [])
-    line = (f"| {label} | {sum(len(r) for _, r, _ in study):,} | {hours:.1f} | "
-            + (f"{todo:,} planned trials: {', '.join(parts)}" if todo else "-") + " |")
-    return line, hours, est, unknown
-
-
-def learner_hours(records):
-    """Measured core-hours and trials per learner, from each record's ``engine`` (up to its
-    colon: "lstm97.lanes", "lstm97.rtrl", ...), most hours first."""
-    out = {}
-    for r in records:
-        name = r.get("engine", ENGINE).split(":")[0]     # naming none: made before records named it
-        hours, n = out.get(name, (0.0, 0))
-        out[name] = (hours + r["wall_time"] / 3600, n + 1)
-    return sorted(out.items(), key=lambda kv: -kv[1][0])
 
 
 # --------------------------------------------------------------------------- competitors
@@ -696,13 +514,13 @@ def claim_rows(rows):
     """Each claim of ablations.CLAIMS with its verdict (ablations.judge) and the outcome counts of
     its pairs; the forget gate, not a claim of the paper, says how many failing rows it rescues."""
     out = []
-    for claim, text in ablations.CLAIMS.items():
+    for claim, statement in ablations.CLAIMS.items():
         mine = [r for r in rows if r["claim"] == claim]
         outcomes = {r["pair"]: r["outcome"] for r in mine}
         done = [r for r in mine if r["outcome"] is not None]
         count = lambda k: sum(r["outcome"] == k for r in done)
         verdict = ("later cell: see its rows" if claim == "forget" else ablations.judge(claim, outcomes))
-        out.append(dict(claim=claim, text=text, pairs=len(mine), recorded=len(done), worse=count("worse"),
+        out.append(dict(claim=claim, text=statement, pairs=len(mine), recorded=len(done), worse=count("worse"),
                         same=count("same"), better=count("better"), verdict=verdict))
     return out
 

@@ -98,7 +98,7 @@ def _why(v):
     """One sentence on a row that is not reproduced: the numbers, then the cause where known."""
     if v.category in (None, "reproduced"):
         return ""
-    return _sentence([v]).split(": ", 1)[1].split(". ", 1)[1].split(" Reproduced under")[0]
+    return _numbers_and_cause([v])
 
 
 def _reading_of(row, study_rows, readings):
@@ -245,6 +245,17 @@ def _sentence(group):
     name = v.row if len(group) == 1 else f"{v.row} {'and' if len(group) == 2 else 'to'} {last.row}"
     if v.category is None:
         return f"{name}: not run yet."
+    under = ""
+    if v.reading:
+        span = lambda key, fmt: _span([getattr(g, key) for g in group], fmt)
+        under = (f" Reproduced under the reading '{v.reading}' ({span('reading_success_pct', pct)} of "
+                 f"{v.reading_trials}, mean {span('reading_mean', count)}), which contradicts {v.contradicts}.")
+    return f"{name}: {v.label}. {_numbers_and_cause(group)}{under}"
+
+
+def _numbers_and_cause(group):
+    """The numbers behind a run of rows with one verdict, then the cause where known."""
+    v = group[0]
     span = lambda key, fmt: _span([getattr(g, key) for g in group], fmt)
     solved = f"{span('solved', str)} of {v.trials} trials solved"
     if len(group) > 1 and len({g.solved for g in group}) == 1:
@@ -257,11 +268,7 @@ def _sentence(group):
     else:
         numbers = f"{solved} (paper: {span('paper_pct', pct)}), means {span('ratio', ratio)} the paper's"
     cause = _cause(v.experiment) if v.category not in ("reproduced", "faster") else ""
-    under = ""
-    if v.reading:
-        under = (f" Reproduced under the reading '{v.reading}' ({span('reading_success_pct', pct)} of "
-                 f"{v.reading_trials}, mean {span('reading_mean', count)}), which contradicts {v.contradicts}.")
-    return f"{name}: {v.label}. {numbers}" + (f": {cause}." if cause else ".") + under
+    return numbers + (f": {cause}." if cause else ".")
 
 
 def sentences(verdicts, rows=None):
