@@ -5,7 +5,15 @@ docs/paper.md §1.4), the traces (eqs. 25, 27) and the truncated error (eqs. 19-
 whole :class:`~lstm97.tasks.Batch` of sequences. It computes what
 ``network.train_numpy`` computes, in the same order, and is tested against it, for the
 paper's cell and its variants (no input gate, no output gate, and the forget gate of Gers et
-al. 2000, whose traces all decay by y_φ at every step, so each step touches every trace column).
+al. 2000, whose traces all decay by y_φ at every step).
+
+With forget gates every trace entry decays, T := y_φ(t) T + a(t) u_m(t), which would make a
+step touch every input column (2c: 1,004) where the 1997 cell touches one. So the input
+columns are kept scaled: T = P T~ with P the product of cell c's y_φ since the last fold,
+T~ += (a/P) x_m; P is folded into T~ (T~ := P T~, P := 1) at each target step, before the
+traces are used (eqs. 26, 28), and whenever P would fall below ``TINY``. The recurrent and bias
+columns decay at every step. The result equals the reference's step-by-step decay up to
+rounding (tested to 1e-9), and the lanes compute it in the same order, bit for bit.
 
 What makes it fast:
 - inputs arrive sparse (``x_idx``/``x_val``), so a one-hot step touches one input
@@ -28,6 +36,10 @@ from .tasks.base import Batch, dense_batch
 
 # columns of the per-sequence statistics the kernel returns
 SSE, ABS_ALL, ABS_END, ERR_END = range(4)
+
+# Forget gates: the product P of y_φ kept for the traces' input columns is folded into them
+# before it falls below TINY, so 1/P <= 2**600 and no trace entry overflows.
+TINY = 2.0 ** -600
 
 
 @njit(cache=True, error_model="numpy")
@@ -75,6 +87,15 @@ def _apply_readout_step(W_k, M_k, dW_k, lr, C, cols):
             m = j if j < C else (n_v - 1 if j == C else C + cols[j - C - 1])
             ok = _apply_at(W_k, M_k, dW_k, k, m, lr) & ok
     return ok
+
+
+@njit(inline="always", error_model="numpy")
+def _fold(TI, TC, TF, c, n_in, p):
+    """The input columns of cell c's traces times p: T~ := p T~ (forget gates, module docstring)."""
+    for m in range(n_in):
+        TI[c, m] = p * TI[c, m]
+        TC[c, m] = p * TC[c, m]
+        TF[c, m] = p * TF[c, m]
 
 
 @njit(cache=True, error_model="numpy")
@@ -135,6 +156,7 @@ def _kernel(W_in, W_out, W_c, W_f, W_k, M_in, M_out, M_c, M_f, M_k, S, n_in, ga,
     TI = np.zeros((C, n_src))
     TC = np.zeros((C, n_src))
     TF = np.zeros((C if forget_gates else 0, n_src))
+    P = np.ones(C)                  # forget gates: y_φ since the input columns' last fold
     dW_in = np.zeros_like(W_in)
     dW_out = np.zeros_like(W_out)
     dW_c = np.zeros_like(W_c)
@@ -158,6 +180,7 @@ def _kernel(W_in, W_out, W_c, W_f, W_k, M_in, M_out, M_c, M_f, M_k, S, n_in, ga,
             TI[:, :] = 0.0
             TC[:, :] = 0.0
             TF[:, :] = 0.0
+            P[:] = 1.0
         sse = 0.0
         abs_all = 0.0
         abs_end = 0.0
@@ -229,19 +252,29 @@ def _kernel(W_in, W_out, W_c, W_f, W_k, M_in, M_out, M_c, M_f, M_k, S, n_in, ga,
                     if forget_gates:            # every trace decays by y_φ(t), then gains its increment
                         phi = y_f[j]
                         af = s_prev[c] * phi * (1.0 - phi)
-                        for m in range(n_src):
-                            TI[c, m] = phi * TI[c, m]
-                            TC[c, m] = phi * TC[c, m]
-                            TF[c, m] = phi * TF[c, m]
+                        # input columns lazily: T = P T~ (module docstring); fold P in when it is tiny
+                        p = P[c] * phi
+                        if p < TINY:
+                            _fold(TI, TC, TF, c, n_in, p)
+                            p = 1.0
+                        P[c] = p
+                        inv = 1.0 / p
+                        ai_x, ac_x, af_x = ai * inv, ac * inv, af * inv
                         for m in range(nnz):
-                            TF[c, x_idx[t, m]] += af * x_val[t, m]
-                        for r in range(nr):
-                            RF[c, r] += af * z[r]
-                        TF[c, bias] += af
+                            TF[c, x_idx[t, m]] += af_x * x_val[t, m]
+                        for r in range(nr):     # recurrent and bias columns decay now
+                            RI[c, r] = phi * RI[c, r]
+                            RC[c, r] = phi * RC[c, r]
+                            RF[c, r] = phi * RF[c, r] + af * z[r]
+                        TI[c, bias] = phi * TI[c, bias]
+                        TC[c, bias] = phi * TC[c, bias]
+                        TF[c, bias] = phi * TF[c, bias] + af
+                    else:
+                        ai_x, ac_x = ai, ac
                     for m in range(nnz):
                         col = x_idx[t, m]
-                        TI[c, col] += ai * x_val[t, m]
-                        TC[c, col] += ac * x_val[t, m]
+                        TI[c, col] += ai_x * x_val[t, m]
+                        TC[c, col] += ac_x * x_val[t, m]
                     for r in range(nr):
                         RI[c, r] += ai * z[r]
                         RC[c, r] += ac * z[r]
@@ -325,6 +358,11 @@ def _kernel(W_in, W_out, W_c, W_f, W_k, M_in, M_out, M_c, M_f, M_k, S, n_in, ga,
                         for r in range(nr):
                             dW_out[j, n_in + r] += e * z[r]
                         dW_out[j, bias] += e
+                if forget_gates:                                    # the input columns made current
+                    for c in range(C):
+                        if P[c] != 1.0:
+                            _fold(TI, TC, TF, c, n_in, P[c])
+                            P[c] = 1.0
                 for c in range(C):                                  # eqs. 26, 28
                     j = blk[c]
                     for m in range(n_src):

@@ -15,7 +15,8 @@ and the online update (eq. 17) after each sequence or after each target step. Th
 increments are kept for up to HISTORY ticks and added before a target needs them
 (:func:`_add_history`): each trace entry gets the same additions in the same order. The
 cell variants of ``network.LSTM97`` run here too: no input gate, no output gate, and the
-forget gate of Gers et al. 2000 (each trace entry then decays by y_φ at every tick, in order).
+forget gate of Gers et al. 2000 (each trace entry then decays by y_φ at every tick, in order;
+the input columns kept scaled as in engine.py, folded at the same ticks).
 
 Lanes go through their batches in rounds, one sequence each, with the sequences aligned at
 their ends: a shorter sequence starts later, and its lane waits with its state frozen. The
@@ -51,7 +52,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import engine
-from .engine import ABS_ALL, ABS_END, ERR_END, SSE
+from .engine import ABS_ALL, ABS_END, ERR_END, SSE, TINY
 from .network import check_update
 from .fastexp import check_exp, sigma_array, EXP_HI, EXP_LO, LN2_HI, LN2_LO, LOG2E, ROUND, TAYLOR, exp_poly
 from .lanevec import (DEFAULT_WIDTH, LANES, lanevector, above, add_to, any_lane, equals, gather, get, is_number,
@@ -193,15 +194,51 @@ HISTORY = 32                    # ticks of trace increments kept before they are
 
 
 @njit(inline="always", error_model="numpy")
-def _add_history(TI, TC, TF, hA, hP, hS, hI, nh, C, nnz, n_in, dense, forget):
+def _forget_pair(TI, TC, TF, c, m0, m1, s, s1, M0, A0, M1, A1, hS, nh, C):
+    """Columns m0, m1 of cell c's traces with forget gates, for the nh ticks t of the history:
+    T := M[t] T + A[t] x(t) in TI, TC, TF, with A[t] holding a_i, a_c, a_φ of each cell and x(t)
+    the sources hS[t, s], hS[t, s1]. Recurrent and bias columns: M = y_φ, A = the increments;
+    input columns, kept scaled (engine.py's docstring): M = the fold factor (1 or P), A = a/P."""
+    i0, c0, f0 = get(TI, c, m0), get(TC, c, m0), get(TF, c, m0)
+    i1, c1, f1 = get(TI, c, m1), get(TC, c, m1), get(TF, c, m1)
+    for t in range(nh):
+        p0, p1 = get(M0, t, c), get(M1, t, c)
+        x0, x1 = get(hS, t, s), get(hS, t, s1)
+        i0 = p0 * i0 + get(A0, t, c) * x0
+        c0 = p0 * c0 + get(A0, t, C + c) * x0
+        f0 = p0 * f0 + get(A0, t, 2 * C + c) * x0
+        i1 = p1 * i1 + get(A1, t, c) * x1
+        c1 = p1 * c1 + get(A1, t, C + c) * x1
+        f1 = p1 * f1 + get(A1, t, 2 * C + c) * x1
+    put(TF, c, m1, f1)                  # (m1 = m0 in a last single column: the same sums)
+    put(TI, c, m1, i1)
+    put(TC, c, m1, c1)
+    put(TF, c, m0, f0)
+    put(TI, c, m0, i0)
+    put(TC, c, m0, c0)
+
+
+@njit(inline="always", error_model="numpy")
+def _fold(TI, TC, TF, c, n_in, f):
+    """The input columns of cell c's traces times f, lane by lane (engine._fold; f = 1 leaves a
+    lane's columns as they are)."""
+    for m in range(n_in):
+        put(TI, c, m, f * get(TI, c, m))
+        put(TC, c, m, f * get(TC, c, m))
+        put(TF, c, m, f * get(TF, c, m))
+
+
+@njit(inline="always", error_model="numpy")
+def _add_history(TI, TC, TF, hA, hP, hL, hF, hS, hI, nh, C, nnz, n_in, dense, forget):
     """TI[c, m] += a_i(t) x_m(t), TC[c, m] += a_c(t) x_m(t) for the nh ticks t of the history,
     in the order of t (eqs. 25, 27): the sums engine._kernel forms one tick at a time, bit for
     bit, since each trace entry gets the same additions in the same order. hA[t] holds a_i of
     each cell, then a_c; hS[t] the sources: the nnz input values, then z(t-1) (column n_in + r
     of TI); hI[t * nnz + m] each lane's column of input m (sparse inputs).
-    With forget gates (``forget``, Gers et al. 2000): T := y_φ(t) T + a(t) x_m(t) for TI, TC and
-    TF, with a_φ of each cell in hA[t, 2C + c] and y_φ (1 in a waiting lane) in hP[t, c]; every
-    input column of a sparse input decays at every tick, as in engine._kernel.
+    With forget gates (``forget``, Gers et al. 2000) each entry decays by y_φ(t) too, as in
+    engine._kernel (:func:`_forget_pair`): hA[t, 2C + c] holds a_φ, hP[t, c] y_φ (1 in a waiting
+    lane); the input columns are kept scaled, with hL[t] the increments a/P and hF[t, c] the
+    factor P of a fold at tick t (else 1).
 
     Why not add at every tick as the single-trial engine does: 16 lanes of TI and TC are 16
     times the single trial's (6b: 43 KB of the columns a tick touches, with W_h's), more
@@ -215,29 +252,20 @@ def _add_history(TI, TC, TF, hA, hP, hS, hI, nh, C, nnz, n_in, dense, forget):
             s1 = s + 1 if s + 1 < n_s else s
             m0 = s if s < nnz else n_in + s - nnz
             m1 = s1 if s1 < nnz else n_in + s1 - nnz
+            if forget:
+                _forget_pair(TI, TC, TF, c, m0, m1, s, s1, hF if s < nnz else hP, hL if s < nnz else hA,
+                             hF if s1 < nnz else hP, hL if s1 < nnz else hA, hS, nh, C)
+                s += 2
+                continue
             i0, c0 = get(TI, c, m0), get(TC, c, m0)
             i1, c1 = get(TI, c, m1), get(TC, c, m1)
-            if forget:
-                f0, f1 = get(TF, c, m0), get(TF, c, m1)
-                for t in range(nh):
-                    a_i, a_c, a_f, p = get(hA, t, c), get(hA, t, C + c), get(hA, t, 2 * C + c), get(hP, t, c)
-                    x0, x1 = get(hS, t, s), get(hS, t, s1)
-                    i0 = p * i0 + a_i * x0
-                    c0 = p * c0 + a_c * x0
-                    f0 = p * f0 + a_f * x0
-                    i1 = p * i1 + a_i * x1
-                    c1 = p * c1 + a_c * x1
-                    f1 = p * f1 + a_f * x1
-                put(TF, c, m1, f1)
-                put(TF, c, m0, f0)
-            else:
-                for t in range(nh):
-                    a_i, a_c = get(hA, t, c), get(hA, t, C + c)
-                    x0, x1 = get(hS, t, s), get(hS, t, s1)
-                    i0 = i0 + a_i * x0
-                    c0 = c0 + a_c * x0
-                    i1 = i1 + a_i * x1
-                    c1 = c1 + a_c * x1
+            for t in range(nh):
+                a_i, a_c = get(hA, t, c), get(hA, t, C + c)
+                x0, x1 = get(hS, t, s), get(hS, t, s1)
+                i0 = i0 + a_i * x0
+                c0 = c0 + a_c * x0
+                i1 = i1 + a_i * x1
+                c1 = c1 + a_c * x1
             put(TI, c, m1, i1)              # (m1 = m0 in a last single column: the same sums)
             put(TC, c, m1, c1)
             put(TI, c, m0, i0)
@@ -262,19 +290,19 @@ def _add_history(TI, TC, TF, hA, hP, hS, hI, nh, C, nnz, n_in, dense, forget):
     if not dense:
         for t in range(nh):
             for c in range(C):
-                a_i, a_c = get(hA, t, c), get(hA, t, C + c)
                 if forget:
-                    p = get(hP, t, c)
-                    for m in range(n_in):
-                        put(TI, c, m, p * get(TI, c, m))
-                        put(TC, c, m, p * get(TC, c, m))
-                        put(TF, c, m, p * get(TF, c, m))
+                    f = get(hF, t, c)
+                    if any_lane(above(splat(1.0), f)):     # a fold at tick t in some lane
+                        _fold(TI, TC, TF, c, n_in, f)
+                    a_i, a_c = get(hL, t, c), get(hL, t, C + c)
+                else:
+                    a_i, a_c = get(hA, t, c), get(hA, t, C + c)
                 for m in range(nnz):
                     x = get(hS, t, m)
                     scatter_add(TI, c, hI, t * nnz + m, a_i * x)
                     scatter_add(TC, c, hI, t * nnz + m, a_c * x)
                     if forget:
-                        scatter_add(TF, c, hI, t * nnz + m, get(hA, t, 2 * C + c) * x)
+                        scatter_add(TF, c, hI, t * nnz + m, get(hL, t, 2 * C + c) * x)
 
 
 @njit(inline="always")
@@ -330,6 +358,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     net = _local(U)
     y = _local(U)                   # [y_in, y_out, σ(net_c), y_φ]
     decay = _local(C)               # y_φ of each cell's block, 1 in a waiting lane (forget gates)
+    P = _local(C)                   # y_φ since the input columns' last fold (forget gates, engine.py)
     af = _local(C)
     sh = _local(C)
     hs = _local(C)
@@ -362,6 +391,8 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     dW_k = np.zeros_like(W_k)
     hA = np.zeros((HISTORY, (3 if forget_gates else 2) * C, L))  # the traces' history: a_i, a_c
     hP = np.zeros((HISTORY, C if forget_gates else 0, L))  # (a_φ) of each cell, y_φ of its block,
+    hL = np.zeros((HISTORY, 3 * C if forget_gates else 0, L))  # (a_i, a_c, a_φ over P, and the
+    hF = np.zeros((HISTORY, C if forget_gates else 0, L))      # factor of a fold: engine.py),
     hS = np.zeros((HISTORY, nnz + nr, L))       # the sources x, z(t-1),
     hI = np.zeros((HISTORY * nnz, L), np.int64)  # and each lane's input columns in W_h
     nh = 0
@@ -403,6 +434,7 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             put(z, r, splat(z0[r]))
         for c in range(C):
             put(s, c, splat(0.0))
+            put(P, c, splat(1.0))
         TI[:, :, :] = 0.0
         TC[:, :, :] = 0.0
         TF[:, :, :] = 0.0
@@ -515,13 +547,22 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                 for c in range(C):
                     put(hA, nh, 2 * C + c, get(af, c))
                     put(hP, nh, c, get(decay, c))
+                    p = get(P, c) * get(decay, c)
+                    fold = above(splat(TINY), p)
+                    put(hF, nh, c, where(fold, p, 1.0))
+                    p = where(fold, 1.0, p)
+                    put(P, c, p)
+                    inv = 1.0 / p
+                    put(hL, nh, c, get(ai, c) * inv)
+                    put(hL, nh, C + c, get(ac, c) * inv)
+                    put(hL, nh, 2 * C + c, get(af, c) * inv)
             for m in range(nnz):
                 put(hS, nh, m, get(xv, m))
             for r in range(nr):
                 put(hS, nh, nnz + r, get(z, r))
             nh += 1
             if nh == HISTORY or any_lane(target):
-                _add_history(TI, TC, TF, hA, hP, hS, hI, nh, C, nnz, n_in, dense, forget_gates)
+                _add_history(TI, TC, TF, hA, hP, hL, hF, hS, hI, nh, C, nnz, n_in, dense, forget_gates)
                 nh = 0
             for c in range(C):
                 put(z_new, c, get(y_c, c))
@@ -598,6 +639,12 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
                         for r in range(nr):
                             add_to(dW_h, OG + j, n_in + r, e * get(z, r))
                         add_to(dW_h, OG + j, bias, e)
+                if forget_gates:                                    # the input columns made current
+                    for c in range(C):
+                        f = where(h_, get(P, c), 1.0)
+                        if any_lane(above(splat(1.0), f) + (1.0 - is_number(f))):
+                            _fold(TI, TC, TF, c, n_in, f)
+                        put(P, c, where(h_, 1.0, get(P, c)))
                 for c in range(C):                                  # eqs. 26, 28
                     j = c // S
                     e = get(e_s, c)

@@ -113,7 +113,7 @@ def _is_operand(ty):
 
 
 # --------------------------------------------------------------------------- arithmetic
-_OPS = {operator.add: "fadd", operator.sub: "fsub", operator.mul: "fmul",
+_OPS = {operator.add: "fadd", operator.sub: "fsub", operator.mul: "fmul", operator.truediv: "fdiv",
         operator.iadd: "fadd", operator.isub: "fsub", operator.imul: "fmul"}
 
 

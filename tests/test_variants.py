@@ -82,14 +82,19 @@ VARIANTS = {
     "forget": dict(forget_gates=True),
     "forget with bias": dict(forget_gates=True, forget_gate_bias=[2.0, 0.5]),
     "forget, no input gate": dict(forget_gates=True, input_gates=False),
+    # y_φ near e^-30: the product of y_φ the engine keeps for the input columns falls below
+    # engine.TINY every dozen steps, so the traces are folded mid-sequence too
+    "forget nearly shut": dict(forget_gates=True, forget_gate_bias=[-30.0, -30.0]),
 }
 
 
 def variant_kwargs(variant, blocks):
     """VARIANTS[variant] for a net of ``blocks`` blocks (one forget-gate bias per block)."""
     kw = dict(VARIANTS[variant])
-    if "forget_gate_bias" in kw:
+    if variant == "forget with bias":
         kw["forget_gate_bias"] = [2.0, 0.5, 0.0, 1.0][:blocks]
+    elif "forget_gate_bias" in kw:
+        kw["forget_gate_bias"] = kw["forget_gate_bias"][:1] * blocks
     return kw
 
 
@@ -113,8 +118,8 @@ def problem(variant, topology, seed, T=10, n_in=3, n_out=2):
 
 
 @pytest.mark.parametrize("topology", list(TOPOLOGIES))
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_truncated_gradient_equals_frozen_source_finite_differences(variant, topology):
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if v != "forget nearly shut"])   # its W_forget
+def test_truncated_gradient_equals_frozen_source_finite_differences(variant, topology):   # gradient is ~0
     net, xs, targets = problem(variant, topology, seed=len(variant) + 7 * len(topology))
     got = lstm97.truncated_gradient(net, xs, targets)
     want = frozen_source_gradient(net, xs, targets)
