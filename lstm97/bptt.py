@@ -19,8 +19,7 @@ steps, e_k = f'(net_k)(d_k - y_k), Δw = α (-1/2 ∂E/∂w).
 import numpy as np
 from numba import njit
 
-from .engine import _store
-from .fastexp import check_exp
+from .online import NO_ERROR, add_error, check_exp, new_stats, store
 from .rnn import (apply_both, has_target, hidden_step, max_abs, net_args, output_buffer, output_step,
                   readout_errors, readout_update, recurrent_errors, store_readout)
 
@@ -50,10 +49,7 @@ def _kernel(W_h, W_oT, M_h, M_oT, n_in, H, out_rec, lr, exact, x_idx, x_val, tar
     for q in range(len(starts) - 1):
         t0 = starts[q]
         T = starts[q + 1] - t0
-        sse = 0.0
-        abs_all = 0.0
-        abs_end = 0.0
-        err_end = 0.0
+        err = NO_ERROR
         for l in range(N):
             a_prev[l] = 0.0
         for i in range(T):                                          # forward
@@ -71,16 +67,13 @@ def _kernel(W_h, W_oT, M_h, M_oT, n_in, H, out_rec, lr, exact, x_idx, x_val, tar
                     E, mx = readout_errors(targets, t, y, diff, H, W_oT, EK, i, eps)
                 if E != E:                                      # (a NaN: the maximum in order)
                     mx = max_abs(targets, t, diff)
-                sse += E
-                err_end = E
-                abs_end = mx
-                abs_all = max(abs_all, mx)
+                err = add_error(err, E, mx)
                 for l in range(N):
                     EPS[i, l] = eps[l]
             else:
                 for l in range(N):
                     EPS[i, l] = 0.0
-        if not _store(stats, q, sse, abs_all, abs_end, err_end):
+        if not store(stats, q, *err):
             return q
         for l in range(N):
             da[l] = 0.0
@@ -115,9 +108,8 @@ def train_batch(net, batch, lr, update="sequence", exp="libm"):
     if update != "sequence":
         raise ValueError(f"BPTT updates once per sequence; got update={update!r}")
     check_exp(exp)
-    stats = np.zeros((len(batch), 4))
-    W_h, W_oT, M_h, M_oT, n_in, H, out_rec = net_args(net, batch)
-    bad = _kernel(W_h, W_oT, M_h, M_oT, n_in, H, out_rec, float(lr), exp == "libm",
-                  batch.x_idx, batch.x_val, batch.targets, batch.starts, stats)
-    store_readout(net, W_oT)
+    stats = new_stats(len(batch))
+    args = net_args(net, batch)
+    bad = _kernel(*args, float(lr), exp == "libm", batch.x_idx, batch.x_val, batch.targets, batch.starts, stats)
+    store_readout(net, args.W_oT)
     return stats, int(bad)

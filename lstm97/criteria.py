@@ -12,8 +12,8 @@ the noise-free target (docs/paper.md §4.3).
 """
 import numpy as np
 
-from .engine import ABS_ALL, ABS_END, ERR_END
 from .nets import evaluate
+from .online import ABS_ALL, ABS_END, ERR_END
 from .tasks import reber
 
 STREAM = ("window", "st3", "nseq")

@@ -17,8 +17,7 @@ or "sequence" (the changes of a sequence summed with fixed weights, applied at i
 import numpy as np
 from numba import njit
 
-from .engine import SSE, _store
-from .network import check_update
+from .online import NO_ERROR, add_error, check_update, mark_diverged, new_stats, store
 from .rnn import (apply_both, has_target, hidden_step, max_abs, net_args, output_buffer, output_step,
                   readout_errors, readout_update, store_readout)
 
@@ -40,10 +39,7 @@ def _kernel(W_h, W_oT, M_h, M_oT, n_in, H, lr, step_update, x_idx, x_val, target
     for q in range(len(starts) - 1):
         for l in range(N):
             a_prev[l] = 0.0
-        sse = 0.0
-        abs_all = 0.0
-        abs_end = 0.0
-        err_end = 0.0
+        err = NO_ERROR
         for t in range(starts[q], starts[q + 1]):
             hidden_step(W_h, n_in, a_prev, a, x_idx, x_val, t)
             if has_target(targets, t):                  # (the outputs of other steps serve nothing)
@@ -51,10 +47,7 @@ def _kernel(W_h, W_oT, M_h, M_oT, n_in, H, lr, step_update, x_idx, x_val, target
                 E, mx = readout_errors(targets, t, y, diff, H, W_oT, e, 0, eps)
                 if E != E:                                  # (a NaN: the maximum in order)
                     mx = max_abs(targets, t, diff)
-                sse += E
-                err_end = E
-                abs_end = mx
-                abs_all = max(abs_all, mx)
+                err = add_error(err, E, mx)
                 readout_update(dW_oT, M_oT, 1.0, H, e, 0, a, x_idx, x_val, t)
                 for l in range(N):                  # one step back: into the hidden layer, no further
                     d = eps[l] * a[l] * (1.0 - a[l])
@@ -66,11 +59,11 @@ def _kernel(W_h, W_oT, M_h, M_oT, n_in, H, lr, step_update, x_idx, x_val, target
                 if step_update:
                     ok = apply_both(W_h, W_oT, M_h, M_oT, dW_h, dW_oT, lr)
                     if not ok:
-                        stats[q, SSE] = np.nan
+                        mark_diverged(stats, q)
                         return q
             for l in range(N):
                 a_prev[l] = a[l]
-        if not _store(stats, q, sse, abs_all, abs_end, err_end):
+        if not store(stats, q, *err):
             return q
         if not step_update:
             ok = apply_both(W_h, W_oT, M_h, M_oT, dW_h, dW_oT, lr)
@@ -85,9 +78,9 @@ def train_batch(net, batch, lr, update="step"):
     check_update(update)
     if net.out_rec:
         raise ValueError("Elman's procedure needs a readout layer (outputs='readout')")
-    stats = np.zeros((len(batch), 4))
-    W_h, W_oT, M_h, M_oT, n_in, H, _ = net_args(net, batch)
-    bad = _kernel(W_h, W_oT, M_h, M_oT, n_in, H, float(lr), update == "step",
+    stats = new_stats(len(batch))
+    args = net_args(net, batch)
+    bad = _kernel(args.W_h, args.W_oT, args.M_h, args.M_oT, args.n_in, args.H, float(lr), update == "step",
                   batch.x_idx, batch.x_val, batch.targets, batch.starts, stats)
-    store_readout(net, W_oT)
+    store_readout(net, args.W_oT)
     return stats, int(bad)

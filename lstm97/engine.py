@@ -25,45 +25,20 @@ What makes it fast:
 - the σ of a step's gates and cells run in one loop (``fastexp.sigma_array``), which
   vectorises with exp_poly and lets libm's calls overlap (docs/performance.md).
 """
-import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from .fastexp import check_exp, sigma_array
-from .network import G_AFFINE, H_AFFINE, check_update, train_numpy
+from .fastexp import sigma_array
+from .network import G_AFFINE, H_AFFINE, train_numpy
+from .online import SSE, apply_at, check_exp, check_update, new_stats
+from .online import apply as _apply, store as _store       # the names _kernel calls them by
 from .tasks.base import Batch, dense_batch
-
-# columns of the per-sequence statistics the kernel returns
-SSE, ABS_ALL, ABS_END, ERR_END = range(4)
 
 # Forget gates: the product P of y_φ kept for the traces' input columns is folded into them
 # before it falls below TINY, so 1/P <= 2**600 and no trace entry overflows.
 TINY = 2.0 ** -600
-
-
-@njit(cache=True, error_model="numpy")
-def _sig(x):
-    return 1.0 / (1.0 + math.exp(-x))
-
-
-@njit(inline="always", error_model="numpy")
-def _apply_at(W, M, dW, i, m, lr):
-    """W[i, m] += lr * M[i, m] * dW[i, m], dW[i, m] := 0 (eq. 17). False if it became NaN or inf."""
-    w = W[i, m] + lr * M[i, m] * dW[i, m]
-    W[i, m] = w
-    dW[i, m] = 0.0
-    return np.isfinite(w)
-
-
-@njit(cache=True, error_model="numpy")
-def _apply(W, M, dW, lr):
-    """W += lr * M * dW, dW := 0. Returns False if a weight became NaN or inf."""
-    ok = True
-    for i in range(W.shape[0]):
-        for m in range(W.shape[1]):
-            ok = _apply_at(W, M, dW, i, m, lr) & ok
-    return ok
 
 
 @njit(cache=True, error_model="numpy")
@@ -75,7 +50,7 @@ def _apply_all(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, dW_in, dW_out, dW_c
 
 @njit(cache=True, error_model="numpy")
 def _apply_readout_step(W_k, M_k, dW_k, lr, C, cols):
-    """_apply(W_k, ...) after one step of a net with input->output shortcuts under per-step
+    """online.apply(W_k, ...) after one step of a net with input->output shortcuts under per-step
     updates: dW_k is 0 except in the cells' columns, the bias column and this step's input
     columns C + cols (it was emptied at the previous step's apply), and w + a * 0 = w, so
     only those columns are visited (2a: 404 of 10,504 weights). A column listed twice is
@@ -85,7 +60,7 @@ def _apply_readout_step(W_k, M_k, dW_k, lr, C, cols):
     for k in range(W_k.shape[0]):
         for j in range(C + 1 + len(cols)):
             m = j if j < C else (n_v - 1 if j == C else C + cols[j - C - 1])
-            ok = _apply_at(W_k, M_k, dW_k, k, m, lr) & ok
+            ok = apply_at(W_k, M_k, dW_k, k, m, lr) & ok
     return ok
 
 
@@ -96,17 +71,6 @@ def _fold(TI, TC, TF, c, n_in, p):
         TI[c, m] = p * TI[c, m]
         TC[c, m] = p * TC[c, m]
         TF[c, m] = p * TF[c, m]
-
-
-@njit(cache=True, error_model="numpy")
-def _store(stats, q, sse, abs_all, abs_end, err_end):
-    """Sequence q's statistics (the columns SSE, ABS_ALL, ABS_END, ERR_END); False if its summed
-    error is NaN or inf (the learners then stop at q)."""
-    stats[q, SSE] = sse
-    stats[q, ABS_ALL] = abs_all
-    stats[q, ABS_END] = abs_end
-    stats[q, ERR_END] = err_end
-    return np.isfinite(sse)
 
 
 @njit(cache=True, error_model="numpy")
@@ -393,9 +357,37 @@ def _kernel(W_in, W_out, W_c, W_f, W_k, M_in, M_out, M_c, M_f, M_k, S, n_in, ga,
     return -1
 
 
+class NetArgs(NamedTuple):
+    """The kernels' arguments that describe the net (``net_args``), in the order of their
+    parameters: ``_kernel(*args, ...)`` (and fullgrad's); lanes.py takes them by name."""
+    W_in: np.ndarray
+    W_out: np.ndarray
+    W_c: np.ndarray
+    W_f: np.ndarray             # the forget gates' weights: 0 rows without them
+    W_k: np.ndarray
+    M_in: np.ndarray            # the masks
+    M_out: np.ndarray
+    M_c: np.ndarray
+    M_f: np.ndarray
+    M_k: np.ndarray
+    S: int                      # cells per block
+    n_in: int
+    ga: float                   # g = ga σ + gb, h = ha σ + hb (eqs. 4, 5)
+    gb: float
+    ha: float
+    hb: float
+    h_identity: bool            # h(s) = s instead
+    z0: np.ndarray              # the recurrent sources at each sequence start
+    input_gates: bool
+    output_gates: bool
+    forget_gates: bool
+    shortcuts: bool
+
+
 def net_args(net, batch):
-    """The kernels' arguments that describe the net: weights, masks, sizes, squashing, reset,
-    the cell's gates. Without forget gates, W_forget and its mask are arrays of 0 rows."""
+    """The kernels' arguments that describe the net (``NetArgs``): weights, masks, sizes,
+    squashing, reset, the cell's gates. Without forget gates, W_forget and its mask are arrays
+    of 0 rows."""
     if batch.n_in != net.n_in or batch.n_out != net.n_out:
         raise ValueError(f"batch has {batch.n_in} inputs/{batch.n_out} outputs, "
                          f"net has {net.n_in}/{net.n_out}")
@@ -406,15 +398,15 @@ def net_args(net, batch):
     ha, hb = H_AFFINE.get(net.h, (1.0, 0.0))
     none = np.zeros((0, net.n_src))
     W_f, M_f = W.get("W_forget", none), np.ascontiguousarray(M.get("W_forget", none))
-    return (W["W_in"], W["W_out"], W["W_c"], W_f, W["W_k"], M["W_in"], M["W_out"], M["W_c"], M_f, M["W_k"],
-            net.S, net.n_in, ga, gb, ha, hb, net.h == "identity", net.initial_z(),
-            net.input_gates, net.output_gates, net.forget_gates, net.shortcuts)
+    return NetArgs(W["W_in"], W["W_out"], W["W_c"], W_f, W["W_k"], M["W_in"], M["W_out"], M["W_c"], M_f, M["W_k"],
+                   net.S, net.n_in, ga, gb, ha, hb, net.h == "identity", net.initial_z(),
+                   net.input_gates, net.output_gates, net.forget_gates, net.shortcuts)
 
 
 def _call(net, batch, learn, lr, step_update, store, exp="libm"):
     check_exp(exp)
     args = net_args(net, batch)
-    stats = np.zeros((len(batch), 4))
+    stats = new_stats(len(batch))
     outputs = np.zeros((len(batch.targets) if store else 1, net.n_out))
     bad = _kernel(*args, learn, float(lr), step_update,
                   batch.x_idx, batch.x_val, batch.targets, batch.starts,

@@ -1,6 +1,6 @@
 """exp_poly: an exp that vectorises, shared by the lane engine (``lanes.py``), the
 single-trial engine's ``exp="poly"`` (``engine.py``) and the competitors' readout (``rnn.py``);
-``check_exp`` is the one check of an ``exp`` choice for all of them.
+a learner's ``exp`` option picks it or libm's exp (``online.EXPS``).
 
 Numba's ``math.exp`` is a libm call (no SVML here), which LLVM cannot vectorise. ``_exp_poly``
 is branch-free scalar code: Cody-Waite range reduction, a degree-13 Taylor polynomial with
@@ -18,15 +18,6 @@ from numba.extending import intrinsic
 from .sources import clear_stale_kernels
 
 clear_stale_kernels()       # before any cached kernel of the package is defined or loaded
-
-
-EXPS = ("libm", "poly")   # libm's exp (the records' bits for the single-trial learners), or exp_poly
-
-
-def check_exp(exp):
-    """Raise a ValueError that names the choices unless ``exp`` is one of ``EXPS``."""
-    if exp not in EXPS:
-        raise ValueError(f"unknown exp {exp!r}; expected one of {', '.join(EXPS)}")
 
 
 @intrinsic

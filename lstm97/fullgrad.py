@@ -21,8 +21,8 @@ Memory: the activations of one sequence, O(T x hidden units).
 import numpy as np
 from numba import njit
 
-from .engine import SSE, _apply_all, _sig, _store, net_args
-from .network import check_update
+from .engine import _apply_all, net_args
+from .online import NO_ERROR, add_error, check_update, mark_diverged, new_stats, sigma, store
 from .tasks import dense_batch
 
 
@@ -152,10 +152,7 @@ def _kernel(W_in, W_out, W_c, W_f, W_k, M_in, M_out, M_c, M_f, M_k, S, n_in, ga,
         t0 = starts[q]
         z[:] = z0
         s[:] = 0.0
-        sse = 0.0
-        abs_all = 0.0
-        abs_end = 0.0
-        err_end = 0.0
+        err = NO_ERROR
         for t in range(t0, starts[q + 1]):
             i = t - t0
             for r in range(nr):
@@ -174,8 +171,8 @@ def _kernel(W_in, W_out, W_c, W_f, W_k, M_in, M_out, M_c, M_f, M_k, S, n_in, ga,
                 for r in range(nr):
                     acc += W_in[j, n_in + r] * z[r]
                     acc2 += W_out[j, n_in + r] * z[r]
-                YIN[i, j] = _sig(acc) if input_gates else 1.0
-                YOUT[i, j] = _sig(acc2) if output_gates else 1.0
+                YIN[i, j] = sigma(acc) if input_gates else 1.0
+                YOUT[i, j] = sigma(acc2) if output_gates else 1.0
             for c in range(C):                                       # CEC and cell output, eqs. 8-9
                 j = c // S
                 acc = W_c[c, bias]
@@ -183,7 +180,7 @@ def _kernel(W_in, W_out, W_c, W_f, W_k, M_in, M_out, M_c, M_f, M_k, S, n_in, ga,
                     acc += W_c[c, x_idx[t, m]] * x_val[t, m]
                 for r in range(nr):
                     acc += W_c[c, n_in + r] * z[r]
-                sg = _sig(acc)
+                sg = sigma(acc)
                 GG[i, c] = ga * sg + gb
                 DG[i, c] = ga * sg * (1.0 - sg)
                 s[c] += YIN[i, j] * GG[i, c]
@@ -191,7 +188,7 @@ def _kernel(W_in, W_out, W_c, W_f, W_k, M_in, M_out, M_c, M_f, M_k, S, n_in, ga,
                     HS[i, c] = s[c]
                     DHS[i, c] = 1.0
                 else:
-                    sh = _sig(s[c])
+                    sh = sigma(s[c])
                     HS[i, c] = ha * sh + hb
                     DHS[i, c] = ha * sh * (1.0 - sh)
                 YC[i, c] = YOUT[i, j] * HS[i, c]
@@ -215,25 +212,22 @@ def _kernel(W_in, W_out, W_c, W_f, W_k, M_in, M_out, M_c, M_f, M_k, S, n_in, ga,
                 if shortcuts:
                     for m in range(nnz):
                         acc += W_k[k, C + x_idx[t, m]] * x_val[t, m]
-                YK[i, k] = _sig(acc)
+                YK[i, k] = sigma(acc)
                 d = targets[t, k]
                 if d == d:
                     diff = d - YK[i, k]
                     E += diff * diff
                     mx = max(mx, abs(diff))
-            sse += E
-            err_end = E
-            abs_end = mx
-            abs_all = max(abs_all, mx)
+            err = add_error(err, E, mx)
             if step_update:
                 _backward(i, False, t0, W_k, H_in, H_out, H_c, S, n_in, n_v, input_gates, output_gates, shortcuts,
                           x_idx, x_val, targets, Z, YIN, YOUT, GG, DG, HS, DHS, YC, YK,
                           dW_in, dW_out, dW_c, dW_k)
                 ok = _apply_all(W_in, W_out, W_c, W_k, M_in, M_out, M_c, M_k, dW_in, dW_out, dW_c, dW_k, lr)
                 if not ok:
-                    stats[q, SSE] = np.nan
+                    mark_diverged(stats, q)
                     return q
-        if not _store(stats, q, sse, abs_all, abs_end, err_end):
+        if not store(stats, q, *err):
             return q
         if not step_update:
             _backward(starts[q + 1] - t0 - 1, True, t0, W_k, H_in, H_out, H_c, S, n_in, n_v,
@@ -254,7 +248,7 @@ def train_batch(net, batch, lr, update="sequence"):
     if net.forget_gates:
         raise ValueError("the full gradient is not implemented for forget gates (the 2000 cell); "
                          "use the truncated gradient (engine.py)")
-    stats = np.zeros((len(batch), 4))
+    stats = new_stats(len(batch))
     bad = _kernel(*net_args(net, batch), float(lr), update == "step",
                   batch.x_idx, batch.x_val, batch.targets, batch.starts, stats)
     return stats, int(bad)

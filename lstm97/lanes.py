@@ -52,11 +52,11 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import engine
-from .engine import ABS_ALL, ABS_END, ERR_END, SSE, TINY
-from .network import check_update
-from .fastexp import check_exp, sigma_array, EXP_HI, EXP_LO, LN2_HI, LN2_LO, LOG2E, ROUND, TAYLOR, exp_poly
+from .engine import TINY
+from .fastexp import sigma_array, EXP_HI, EXP_LO, LN2_HI, LN2_LO, LOG2E, ROUND, TAYLOR, exp_poly
 from .lanevec import (DEFAULT_WIDTH, LANES, lanevector, above, add_to, any_lane, equals, gather, get, is_number,
                       magnitude, put, read_columns, read_steps, prefetch_steps, scatter_add, splat, started, where)
+from .online import ABS_ALL, ABS_END, ERR_END, SSE, check_exp, check_update, new_stats
 
 # A group of up to SOLO trials trains in the single-trial engine with exp="poly" instead, one
 # trial after another: the same records, bit for bit, and cheaper where SOLO single-trial
@@ -742,25 +742,32 @@ def train_batches(nets, batches, lr, update="sequence", exp="poly"):
     return out
 
 
+def _hidden(args):
+    """W_h's rows, as the lanes keep them: input gates, output gates, cells, forget gates."""
+    return args.W_in, args.W_out, args.W_c, args.W_f
+
+
 def _train_group(nets, batches, lr, update, exp):
     """train_batches for at most LANES nets: one kernel call, idle lanes after the nets."""
     args = [engine.net_args(net, b) for net, b in zip(nets, batches)]
+    a = args[0]                                  # what the nets share: masks, sizes, squashing, gates
     B, C, n = nets[0].B, nets[0].C, len(nets)
-    W_h = np.zeros((sum(a.shape[0] for a in args[0][:4]), args[0][0].shape[1], LANES))
-    W_k = np.zeros(args[0][4].shape + (LANES,))
-    for l, a in enumerate(args):
-        W_h[..., l] = np.concatenate(a[:4])      # rows: input gates, output gates, cells, forget gates
-        W_k[..., l] = a[4]
-    M_h, M_k = np.ascontiguousarray(np.concatenate(args[0][5:9])), args[0][9]
+    W_h = np.zeros((sum(len(w) for w in _hidden(a)), a.W_in.shape[1], LANES))
+    W_k = np.zeros(a.W_k.shape + (LANES,))
+    for l, a_l in enumerate(args):
+        W_h[..., l] = np.concatenate(_hidden(a_l))
+        W_k[..., l] = a_l.W_k
+    M_h, M_k = np.ascontiguousarray(np.concatenate((a.M_in, a.M_out, a.M_c, a.M_f))), a.M_k
     sizes = [len(b) for b in batches] + [0] * (LANES - n)
     first = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    stats = np.zeros((first[-1], 4))
+    stats = new_stats(first[-1])
     bad = np.full(LANES, -1, np.int64)
     if first[-1]:
         idle = batches[0].take([])               # the inputs of a lane without nets: no sequences
         onehot = all(b.target_idx is not None for b in batches)
         lane = batches + [idle] * (LANES - n)
-        _kernel(W_h, W_k, M_h, M_k, B, *args[0][10:], float(lr), update == "step", exp == "libm",
+        _kernel(W_h, W_k, M_h, M_k, B, a.S, a.n_in, a.ga, a.gb, a.ha, a.hb, a.h_identity, a.z0,
+                a.input_gates, a.output_gates, a.forget_gates, a.shortcuts, float(lr), update == "step", exp == "libm",
                 tuple(np.ascontiguousarray(b.x_idx, np.int64) for b in lane),
                 tuple(np.ascontiguousarray(b.x_val, np.float64) for b in lane),
                 tuple(np.ascontiguousarray(b.targets, np.float64) for b in lane),

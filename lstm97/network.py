@@ -388,9 +388,3 @@ def train_numpy(net, sequences, lr, update="sequence"):
         errors.append(err)
     return np.array(errors)
 
-
-def check_update(update):
-    """ValueError unless ``update`` is one of the paper's two update timings (docs/paper.md §6.3)."""
-    if update not in ("sequence", "step"):
-        raise ValueError(f"unknown update {update!r}; expected 'sequence' or 'step'")
-

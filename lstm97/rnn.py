@@ -46,13 +46,13 @@ in one process with interleaved runs (medians of ratios, both cores busy), RTRL_
 x1.7-1.9 (to ~1.9e6 steps/s), BPTT_POLY x1.35-1.45 (~2.1e6), RTRL and BPTT at p = 4 x1.5,
 Table 1's RTRL nets x2.5-3, Elman's x1.1.
 """
-import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from .engine import ABS_ALL, ABS_END, ERR_END, SSE, _apply
 from .fastexp import _exp_poly
+from .online import NO_ERROR, add_error, apply, new_stats, sigma, store
 
 RECURRENCE = ("full", "self", "none")
 OUTPUTS = ("readout", "recurrent")
@@ -144,12 +144,7 @@ def table2_net(p, seed=None):
 def apply_both(W_h, W_o, M_h, M_o, dW_h, dW_o, lr):
     """One update of both weight matrices (eq. 17 for these nets); False if a weight became NaN
     or inf. Weight by weight, so W_o may come transposed."""
-    return _apply(W_h, M_h, dW_h, lr) & _apply(W_o, M_o, dW_o, lr)
-
-
-@njit(cache=True, error_model="numpy")
-def _sig(x):
-    return 1.0 / (1.0 + math.exp(-x))
+    return apply(W_h, M_h, dW_h, lr) & apply(W_o, M_o, dW_o, lr)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -164,7 +159,7 @@ def hidden_step(W_h, n_in, a_prev, a, x_idx, x_val, t):
             acc += W_h[i, x_idx[t, m]] * x_val[t, m]
         for l in range(N):
             acc += W_h[i, n_in + l] * a_prev[l]
-        a[i] = _sig(acc)
+        a[i] = sigma(acc)
 
 
 # The per-step helpers below (and hidden_step, readout_update) are inlined into the learners'
@@ -206,7 +201,7 @@ def output_step(W_oT, H, a, y, x_idx, x_val, t, exact):
             y[k] += W_oT[col, k] * xm
     if exact:
         for k in range(K):
-            y[k] = _sig(y[k])
+            y[k] = sigma(y[k])
     else:
         for k in range(y.shape[0]):
             y[k] = 1.0 / (1.0 + _exp_poly(-y[k]))
@@ -328,8 +323,7 @@ def _evaluate(W_h, W_oT, n_in, H, out_rec, x_idx, x_val, targets, starts, stats,
     for q in range(len(starts) - 1):
         for l in range(N):
             a_prev[l] = 0.0
-        sse = 0.0
-        abs_all = 0.0
+        err = NO_ERROR
         for t in range(starts[q], starts[q + 1]):
             hidden_step(W_h, n_in, a_prev, a, x_idx, x_val, t)
             if out_rec:
@@ -343,28 +337,37 @@ def _evaluate(W_h, W_oT, n_in, H, out_rec, x_idx, x_val, targets, starts, stats,
             if has:
                 if E != E:
                     mx = max_abs(targets, t, diff)
-                sse += E
-                abs_all = max(abs_all, mx)
-                stats[q, ABS_END] = mx
-                stats[q, ERR_END] = E
+                err = add_error(err, E, mx)
             for l in range(N):
                 a_prev[l] = a[l]
-        stats[q, SSE] = sse
-        stats[q, ABS_ALL] = abs_all
+        store(stats, q, *err)
+
+
+class NetArgs(NamedTuple):
+    """The kernels' arguments that describe the net (``net_args``), in the order of their
+    parameters: ``_kernel(*args, ...)`` in rtrl.py and bptt.py; elman.py and ``evaluate`` take
+    them by name."""
+    W_h: np.ndarray             # the recurrent units' weights (N, n_src)
+    W_oT: np.ndarray            # the readout's, transposed (n_v, K)
+    M_h: np.ndarray             # the masks
+    M_oT: np.ndarray
+    n_in: int
+    H: int                      # hidden units
+    out_rec: bool               # the outputs are the last K recurrent units
 
 
 def net_args(net, batch):
-    """The kernels' arguments that describe the net: W_h, W_oT, M_h, M_oT, n_in, H, out_rec.
-    The readout comes transposed, W_oT = W_o.T and M_oT = M_o.T as C-contiguous copies of
-    shape (n_v, K), so that the kernels' loops over the output units run at unit stride; a
-    learner writes its W_oT back with ``store_readout`` when it is done."""
+    """The kernels' arguments that describe the net (``NetArgs``). The readout comes transposed,
+    W_oT = W_o.T and M_oT = M_o.T as C-contiguous copies of shape (n_v, K), so that the kernels'
+    loops over the output units run at unit stride; a learner writes its W_oT back with
+    ``store_readout`` when it is done."""
     if batch.n_in != net.n_in or batch.n_out != net.n_out:
         raise ValueError(f"batch has {batch.n_in} inputs/{batch.n_out} outputs, net has {net.n_in}/{net.n_out}")
     W, M = net.weights, net.masks
     for k in W:
         W[k] = np.ascontiguousarray(W[k], dtype=np.float64)
     W_oT, M_oT = np.ascontiguousarray(W["W_o"].T), np.ascontiguousarray(M["W_o"].T)
-    return W["W_h"], W_oT, M["W_h"], M_oT, net.n_in, net.H, net.out_rec
+    return NetArgs(W["W_h"], W_oT, M["W_h"], M_oT, net.n_in, net.H, net.out_rec)
 
 
 def store_readout(net, W_oT):
@@ -373,12 +376,13 @@ def store_readout(net, W_oT):
 
 
 def evaluate(net, batch):
-    """Forward pass only: (stats (n, 4) with engine's columns SSE, ABS_ALL, ABS_END, ERR_END,
-    outputs (N, K) at every step)."""
-    W_h, W_oT, _, _, n_in, H, out_rec = net_args(net, batch)
-    stats = np.zeros((len(batch), 4))
+    """Forward pass only: (stats (n, 4) with the columns SSE, ABS_ALL, ABS_END, ERR_END of
+    online.py, outputs (N, K) at every step)."""
+    args = net_args(net, batch)
+    stats = new_stats(len(batch))
     outputs = np.zeros((len(batch.targets), net.n_out))
-    _evaluate(W_h, W_oT, n_in, H, out_rec, batch.x_idx, batch.x_val, batch.targets, batch.starts, stats, outputs)
+    _evaluate(args.W_h, args.W_oT, args.n_in, args.H, args.out_rec,
+              batch.x_idx, batch.x_val, batch.targets, batch.starts, stats, outputs)
     return stats, outputs
 
 

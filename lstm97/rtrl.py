@@ -33,9 +33,7 @@ the reading of the step's K targets from memory (perf).
 import numpy as np
 from numba import njit
 
-from .engine import SSE, _store
-from .fastexp import check_exp
-from .network import check_update
+from .online import NO_ERROR, add_error, check_exp, check_update, mark_diverged, new_stats, store
 from .rnn import (apply_both, has_target, hidden_step, max_abs, net_args, output_buffer, output_step,
                   readout_errors, readout_update, recurrent_errors, store_readout)
 
@@ -135,10 +133,7 @@ def _kernel(W_h, W_oT, M_h, M_oT, n_in, H, out_rec, lr, step_update, exact, x_id
             a_prev[l] = 0.0                 # reference counts)
             for x in range(N * n_src):
                 P[c, l, x] = 0.0
-        sse = 0.0
-        abs_all = 0.0
-        abs_end = 0.0
-        err_end = 0.0
+        err = NO_ERROR
         for t in range(starts[q], starts[q + 1]):
             hidden_step(W_h, n_in, a_prev, a, x_idx, x_val, t)
             if N == 1:
@@ -156,10 +151,7 @@ def _kernel(W_h, W_oT, M_h, M_oT, n_in, H, out_rec, lr, step_update, exact, x_id
                 ok = fin or not step_update
                 if E != E:                                      # (a NaN: the maximum in order)
                     mx = max_abs(targets, t, diff)
-                sse += E
-                err_end = E
-                abs_end = mx
-                abs_all = max(abs_all, mx)
+                err = add_error(err, E, mx)
                 for i in range(N):                              # Δw_ij = α Σ_l eps_l P[l, i, j]
                     e0 = eps[0]
                     for j in range(n_src):
@@ -179,11 +171,11 @@ def _kernel(W_h, W_oT, M_h, M_oT, n_in, H, out_rec, lr, step_update, exact, x_id
                         for j in range(n_src):
                             dW_h[i, j] += g[j]
                 if not ok:
-                    stats[q, SSE] = np.nan
+                    mark_diverged(stats, q)
                     return q
             for l in range(N):
                 a_prev[l] = a[l]
-        if not _store(stats, q, sse, abs_all, abs_end, err_end):
+        if not store(stats, q, *err):
             return q
         if not step_update:
             ok = apply_both(W_h, W_oT, M_h, M_oT, dW_h, dW_oT, lr)
@@ -199,9 +191,9 @@ def train_batch(net, batch, lr, update="step", exp="libm"):
     Returns (stats, diverged) like ``engine.train_batch``."""
     check_update(update)
     check_exp(exp)
-    stats = np.zeros((len(batch), 4))
-    W_h, W_oT, M_h, M_oT, n_in, H, out_rec = net_args(net, batch)
-    bad = _kernel(W_h, W_oT, M_h, M_oT, n_in, H, out_rec, float(lr), update == "step", exp == "libm",
+    stats = new_stats(len(batch))
+    args = net_args(net, batch)
+    bad = _kernel(*args, float(lr), update == "step", exp == "libm",
                   batch.x_idx, batch.x_val, batch.targets, batch.starts, stats)
-    store_readout(net, W_oT)
+    store_readout(net, args.W_oT)
     return stats, int(bad)

@@ -2,9 +2,9 @@
 
 ``SOURCES`` is a stamp of every source file of the package: a running trial's checkpoint is
 used only by the same code (it is part of the checkpoint's key). ``clear_stale_kernels()`` runs
-once per process, when the first module with cached kernels is imported (``fastexp.py``, which
-every kernel module imports), before any kernel is compiled or loaded from the cache. Importing
-``lstm97`` itself touches no file.
+once per process, when the first module with cached kernels is imported (``fastexp.py`` or
+``online.py``, one of which every kernel module imports), before any kernel is compiled or loaded
+from the cache. Importing ``lstm97`` itself touches no file.
 """
 import functools
 import hashlib

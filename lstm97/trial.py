@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import criteria, guessing
-from .engine import ABS_END, SSE
 from .experiments import get
 from .learners import LEARNERS, learner_of
 from .nets import make_net, trial_seeds
+from .online import ABS_END, SSE
 from .records import (GUESS, fingerprint, load_checkpoint, make_record, save_checkpoint, scaled,
                       thin_curve, versions)
 from .sources import SOURCES

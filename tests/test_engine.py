@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import lstm97
-from lstm97 import engine
+from lstm97 import engine, online
 from lstm97.tasks import Batch
 
 
@@ -73,8 +73,8 @@ def test_evaluate_matches_numpy_forward():
         ys = net.forward(xs)
         np.testing.assert_allclose(outputs[a:b], ys, rtol=1e-12)
         has = ~np.isnan(tg)
-        np.testing.assert_allclose(stats[i, engine.SSE], np.sum((tg - ys)[has] ** 2), rtol=1e-12)
-        np.testing.assert_allclose(stats[i, engine.ABS_END], np.max(np.abs(tg[-1] - ys[-1])), rtol=1e-12)
+        np.testing.assert_allclose(stats[i, online.SSE], np.sum((tg - ys)[has] ** 2), rtol=1e-12)
+        np.testing.assert_allclose(stats[i, online.ABS_END], np.max(np.abs(tg[-1] - ys[-1])), rtol=1e-12)
 
 
 def test_divergence_is_reported_not_raised():
@@ -83,7 +83,7 @@ def test_divergence_is_reported_not_raised():
     batch = random_batch(rng, 50, 2, 1, False, False)
     net.weights["W_c"][1, 0] = np.nan          # as if an earlier update had overflowed
     stats, bad = engine.train_batch(net, batch, 0.5)
-    assert bad == 0 and np.isnan(stats[0, engine.SSE])
+    assert bad == 0 and np.isnan(stats[0, online.SSE])
     errors = lstm97.train(net, batch, 0.5)
     assert len(errors) == 1 and np.isnan(errors[-1])
     huge = lstm97.LSTM97(2, 1, 2, 2, bias="all", seed=0)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import lstm97
-from lstm97 import engine, fullgrad
+from lstm97 import engine, fullgrad, online
 from lstm97.network import truncated_gradient
 from lstm97.tasks import dense_batch
 
@@ -159,4 +159,4 @@ def test_divergence_is_reported_not_raised(update):
     net, xs, targets = case("2c (none)")
     net.weights["W_c"][1, 0] = np.nan          # as if an earlier update had overflowed
     stats, bad = fullgrad.train_batch(net, dense_batch([(xs, targets)] * 3), 0.1, update)
-    assert bad == 0 and np.isnan(stats[0, engine.SSE])
+    assert bad == 0 and np.isnan(stats[0, online.SSE])

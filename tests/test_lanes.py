@@ -6,7 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from lstm97 import engine, lanes
+from lstm97 import engine, lanes, online
 from lstm97.network import LSTM97
 from lstm97.tasks import Adding, EmbeddedReber, NoiseFree, TemporalOrder, VeryLongLag
 
@@ -128,7 +128,7 @@ def test_poly_exp_lanes_stay_close_to_the_single_engine(name, update):
     for a, b, (st_a, bad_a), (st_b, bad_b) in zip(single, parallel, ref, out):
         assert bad_a == bad_b == -1
         assert max_rel(a, b) <= 1e-10
-        np.testing.assert_allclose(st_b[:, engine.SSE], st_a[:, engine.SSE], rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(st_b[:, online.SSE], st_a[:, online.SSE], rtol=1e-8, atol=1e-12)
 
 
 @pytest.mark.parametrize("update", ["sequence", "step"])
@@ -146,7 +146,7 @@ def test_lanes_with_different_lengths_batch_sizes_and_one_diverging(update):
         np.testing.assert_array_equal(st_b, st_a)
         for k in lanes.KEYS:
             np.testing.assert_array_equal(b.weights[k], a.weights[k])
-    assert out[1][0].shape == (0, 4) and np.isnan(out[4][0][0, engine.SSE])
+    assert out[1][0].shape == (0, 4) and np.isnan(out[4][0][0, online.SSE])
 
 
 def test_a_lane_does_not_depend_on_its_neighbours():

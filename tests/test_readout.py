@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from lstm97 import bptt, elman, experiments, rnn, rtrl, runner
-from lstm97.engine import SSE
+from lstm97.online import SSE
 from lstm97.tasks import EmbeddedReber, NoiseFree, dense_batch
 
 BEFORE = {'2a p=4-rtrl-step-lr1': '4d33d4cdd4212b47',
