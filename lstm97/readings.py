@@ -66,7 +66,8 @@ READINGS = {r.name: r for r in (
             "Table 10's weight counts, which need recurrent connections into the cells",
             _net(cell_sources="inputs")),
     Reading("no-recurrence", "neither gates nor cells see recurrent sources (inputs and bias only)",
-            "a screening: like cells-from-inputs (docs/paper.md §7.4)",
+            "chosen beside cells-from-inputs after its screening (docs/paper.md §7.4, §7.6); "
+            "it removes the gates' recurrent sources too",
             "Table 10's weight counts and the text's 'fully recurrent' hidden layer",
             _net(recurrent=False)),
     Reading("legend", "h and g with Table 10's legend ranges: h1 in [-2,2], g2 in [-1,1] "

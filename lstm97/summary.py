@@ -1,4 +1,6 @@
 """Trial records -> the paper's statistics, beside the paper's own row (Tables 1-9)."""
+import math
+
 import numpy as np
 
 from . import ablations, criteria, paper
@@ -360,35 +362,56 @@ def _rank_key(pct, mean):
     return (-(pct or 0.0), mean if mean is not None else float("inf"))
 
 
+def _paper_range(pct):
+    """The paper's success % as (low, high): a number is itself; "some fraction" (Table 1's
+    RTRL) lies strictly between 0 and 100, so it ranks above 0% and below 100% and against
+    nothing in between."""
+    if isinstance(pct, (int, float)):
+        return (float(pct), float(pct))
+    return (math.nextafter(0.0, 1.0), math.nextafter(100.0, 0.0))
+
+
+def _paper_above(a, b):
+    """Does the paper rank a above b? a, b: ((low, high) success %, mean sequences)."""
+    (a_lo, a_hi), a_mean = a
+    (b_lo, b_hi), b_mean = b
+    if a_lo > b_hi:
+        return True
+    exact = a_lo == a_hi == b_lo == b_hi
+    return exact and _rank_key(a_lo, a_mean) < _rank_key(b_lo, b_mean)
+
+
 def ranking(rows, lstm=()):
     """Does the paper's ranking of the methods hold in our runs? ``rows``: competitor_rows;
     ``lstm``: (label, our row, the paper's row, task) of the LSTM rows they sit beside. Methods
     are compared only on the same task (Table 2: the same delay p) and only with all their
-    planned trials recorded, by success %, then mean sequences until success. Returns
-    dict(paper=[labels best first], ours=[...], holds=bool (None: no two methods comparable yet),
-    broken=[(a, b): the paper ranks a above b, our runs do not], left_out=[...])."""
+    planned trials recorded, by success %, then mean sequences until success; a success the
+    paper gives only in words ("some fraction") is ranked only where that decides
+    (:func:`_paper_range`). Returns dict(paper=[labels best first], ours=[...], holds=bool
+    (None: no two methods comparable yet), broken=[(a, b): the paper ranks a above b, our runs
+    do not], left_out=[...])."""
     done, left = [], []
     for r in rows:
         label = f"{r['method']} lr {r['lr']:g}" if r["lr"] is not None else f"{r['method']} (cited)"
         if r["trials"] and r["trials"] == r["of"]:
-            paper_pct = r["paper_pct"] if isinstance(r["paper_pct"], (int, float)) else None
             paper_mean = r["paper_mean"] if isinstance(r["paper_mean"], (int, float)) else None
-            done.append((label, _rank_key(paper_pct, paper_mean), _rank_key(r["success_pct"], r["mean"]),
+            done.append((label, (_paper_range(r["paper_pct"]), paper_mean), _rank_key(r["success_pct"], r["mean"]),
                          r.get("task", "")))
         else:
             left.append(label)
     for label, o, p, task in lstm:
         if o["trials"]:
-            done.append((label, _rank_key(p["success_pct"] if p["success_pct"] is not None else 100.0,
-                                          p["mean"]), _rank_key(o["success_pct"], o["mean"]), task))
-    by_paper = [d[0] for d in sorted(done, key=lambda d: d[1])]
+            pct = p["success_pct"] if p["success_pct"] is not None else 100.0
+            done.append((label, (_paper_range(pct), p["mean"]), _rank_key(o["success_pct"], o["mean"]), task))
+    by_paper = [d[0] for d in sorted(done, key=lambda d: (-sum(d[1][0]) / 2, _rank_key(0, d[1][1])))]
     by_ours = [d[0] for d in sorted(done, key=lambda d: d[2])]
     # every pair of methods on one task that the paper orders (a better than b) must be ordered
     # alike in our runs; two rows of one method (two LSTM rows, RTRL at two rates) are not two methods
     method = lambda d: d[0].split()[0]
     pairs = [(a, b) for a in done for b in done if a[3] == b[3] and method(a) != method(b)]
-    broken = [(a[0], b[0]) for a, b in pairs if a[1] < b[1] and not a[2] < b[2]]
-    holds = not broken if any(a[1] != b[1] for a, b in pairs) else None
+    ordered = [(a, b) for a, b in pairs if _paper_above(a[1], b[1])]
+    broken = [(a[0], b[0]) for a, b in ordered if not a[2] < b[2]]
+    holds = not broken if ordered else None
     return dict(paper=by_paper, ours=by_ours, holds=holds, broken=broken, left_out=left)
 
 

@@ -115,3 +115,8 @@ def test_ranking_holds_only_if_every_pair_the_paper_orders_is_ordered_alike():
     # two rows of one method (RTRL at two rates) are not two methods
     rates = summary.ranking([row("A", 78, 1e6, 0, None), dict(row("A", 22, 2e5, 100, 8e5), lr=10.0)])
     assert rates["holds"] is None
+    # Table 1's RTRL succeeds in "some fraction": above 0% and below 100%, unordered against 50%
+    some = row("R", "some fraction", 173_000, 0, None)
+    assert summary.ranking([some, row("E", 0, None, 0, None)])["holds"] is False
+    assert summary.ranking([row("L", 100, 8e3, 0, None), some])["broken"] == [("L lr 1", "R lr 1")]
+    assert summary.ranking([row("C", 50, 1.8e5, 0, None), some])["holds"] is None
