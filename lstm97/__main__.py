@@ -28,8 +28,8 @@ from pathlib import Path
 try:
     from . import experiments, paper, readings
     from .lanevec import LANES, width
-    from .runner import (SCALES, RecordError, check_writable, checkpoint_path, connect, load_records,
-                         record_path, run_trials)
+    from .runner import (SCALES, SMOKE, RecordError, check_writable, checkpoint_path, connect,
+                         load_records, record_path, run_trials, trial_count)
 except ValueError as e:                     # a bad LSTM97_LANES (lanevec.width_from)
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
@@ -103,7 +103,7 @@ def _parser():
                      help="an id of python -m lstm97 list, or a paper row such as 5-13")
     run.add_argument("--trials", type=_positive, default=None, metavar="N",
                      help="trials 0..N-1 (default: the paper's trial count at paper scale, "
-                          "at most 2 at smoke scale)")
+                          f"at most {SMOKE['trials']} at smoke scale)")
     run.add_argument("--scale", default="smoke", choices=SCALES,
                      help="paper: the paper's budgets; smoke: tiny budgets, seconds per trial "
                           "(default: smoke)")
@@ -196,7 +196,7 @@ def run(ap, args):
     lanes = width(args.lanes, "--lanes")     # the rule and the error of LSTM97_LANES (exit 2)
     exp = experiments.get(ALIASES.get(args.experiment, args.experiment))
     say = lambda msg: print(msg, file=sys.stderr)
-    trials = args.trials or (exp.trials if args.scale == "paper" else min(exp.trials, 2))
+    trials = args.trials or trial_count(exp, args.scale)
     given = args.results or os.path.join("results", args.scale)
     folder = Path(given).resolve()
     if folder.exists() and not folder.is_dir():

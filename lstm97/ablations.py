@@ -128,6 +128,8 @@ PLAN = (
 )
 # The main rows the plan compares with; Exp 1's at 60 trials as in the readings study.
 MAIN = {r: TRIALS[r] for r in dict.fromkeys(p.split("+")[0] for p, _ in PLAN)}
+# Every run of the study, (id, trials): the main rows, then the pairs (what notebook 09 trains).
+RUNS = tuple(MAIN.items()) + tuple(PLAN)
 
 
 # --------------------------------------------------------------------------- the decision rule

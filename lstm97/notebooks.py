@@ -16,6 +16,11 @@ The conventions every notebook in ``notebooks/`` follows (``tests/test_notebooks
   ``nbval-skip`` where needed.
 * The first output of every notebook states its scale (``summary.scale_statement``), and the
   results tables repeat it with the number of trials behind them.
+* A notebook gets its records through one call, ``runner.records(experiment, scale, ...)`` with
+  the parameters cell's ``results``, ``trials``, ``train``, ``seed`` and ``scheduler`` (and a
+  study's ``plan``): it reads them, and with ``train`` first trains the missing ones. It owns the
+  trial count (``runner.trial_count``: the paper's or the study plan's, fewer at smoke scale), so
+  no notebook defines a function, calls ``run_trials`` or writes a trial count of its own.
 * The committed notebooks are stored normalised (:func:`normalise`): no papermill or execution
   timing metadata, fixed kernel metadata, stable cell ids, adjacent stream outputs merged. So a
   ``make render`` from unchanged records changes no byte.

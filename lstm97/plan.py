@@ -1,14 +1,15 @@
 """What ``make reproduce`` trains, and for how long, before it trains anything.
 
 ``experiments_of(notebook, scale)`` lists the (experiment, trials) a notebook trains when it runs
-with ``train = True``: the ids of its ``IDS = [...]`` cell, read from the notebook's code, and
-what it trains besides them, from a small mapping by notebook number (``EXTRA``: the competitor
-rows of notebooks 01-03, the readings study's plan in 08, the cell
-ablation study's in 09), since those are chosen by code too
-varied to read. ``make_plan`` keeps the trials missing from a results folder and estimates each
-one's time; ``train`` runs them experiment by experiment through ``runner.run_trials``, with the
-notebooks' own trial counts and seed, so their records are the ones the notebooks would make and
-the notebooks then find every record present and train nothing.
+with ``train = True``: the ids of its ``IDS = [...]`` cell, read from the notebook's code, and what
+it trains besides them, from a small mapping by notebook number (``EXTRA``: the competitor rows of
+notebooks 01-03, the readings study's plan in 08, the cell ablation study's in 09), since those are
+chosen by code too varied to read. Its trial counts are ``runner.trial_count``'s, the rule the
+notebooks' one call for their records (``runner.records``) applies. ``make_plan`` keeps the trials
+missing from a results folder and estimates each one's time; ``train`` runs them experiment by
+experiment through ``runner.run_trials``, with the notebooks' own trial counts and seed, so their
+records are the ones the notebooks would make and the notebooks then find every record present and
+train nothing.
 
 Estimates: at paper scale a trial takes the mean ``wall_time`` (core seconds) of its
 experiment's committed records in data/results (of its main run's, for a reading not run yet);
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import ablations, experiments, readings
-from .runner import SMOKE, connect, load_records, record_path, run_trials
+from .runner import connect, load_records, record_path, run_trials, trial_count
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "data" / "results"
@@ -34,19 +35,17 @@ SMOKE_SECONDS = 2.0
 
 
 def _competitors(test):
-    return lambda scale: [(i, None) for i, e in experiments.BASELINES.items() if test(e)]
+    return [i for i, e in experiments.BASELINES.items() if test(e)], None
 
 
-# What a notebook trains besides its IDS, by the number its name starts with: (id, trials) with
-# trials None for the run_trials default (the paper's count; 2 at smoke scale). Notebook 08
-# trains the readings study: the plan's counts at paper scale, 1 per pair at smoke scale.
+# What a notebook trains besides its IDS, by the number its name starts with: (ids, plan), the
+# plan the notebook passes to runner.records for them (None: none, the paper's counts).
 EXTRA = {
     "01": _competitors(lambda e: e.rows and e.rows[0].startswith("T1-")),
     "02": _competitors(lambda e: e.rows and e.rows[0].startswith("T2-")),
     "03": _competitors(lambda e: e.gradient == "guess"),
-    "08": lambda scale: [(i, n if scale == "paper" else 1) for i, n in readings.PLAN],
-    "09": lambda scale: [(i, n if scale == "paper" else 1)
-                         for i, n in list(ablations.MAIN.items()) + list(ablations.PLAN)],
+    "08": ([i for i, _ in readings.PLAN], readings.PLAN),
+    "09": ([i for i, _ in ablations.RUNS], ablations.RUNS),
 }
 
 
@@ -105,18 +104,18 @@ def _ids(nb):
 
 def experiments_of(notebook, scale="paper"):
     """[(experiment id, trials)] the notebook trains with ``train = True`` at ``scale``, in its
-    order, trials as its ``records_of`` passes them to run_trials (its ``trials`` parameter, else
-    its rule for that row); [] for a notebook that trains nothing."""
+    order, trials as its ``runner.records`` calls train them (its ``trials`` parameter, else
+    ``trial_count`` of the id, with the study's plan for the ids of EXTRA that have one); [] for
+    a notebook that trains nothing."""
     nb = _read(notebook)
     try:
         ids = [(i, None) for i in _ids(nb)]
     except ValueError as e:
         raise ValueError(f"{notebook}: {e}") from None
     given = parameter_defaults(nb).get("trials")
-    ids += EXTRA.get(Path(notebook).name[:2], lambda scale: [])(scale)
-    default = lambda e: e.trials if scale == "paper" else min(e.trials, SMOKE["trials"])
-    return [(i, given if given is not None else n if n is not None else default(experiments.get(i)))
-            for i, n in ids]
+    extra, plan = EXTRA.get(Path(notebook).name[:2], ([], None))
+    ids += [(i, plan) for i in extra]
+    return [(i, given if given is not None else trial_count(i, scale, plan)) for i, plan in ids]
 
 
 def trial_seconds(exp_id, scale, basis=COMMITTED):

@@ -20,7 +20,10 @@ import numpy as np
 from .experiments import get
 
 SCALES = ("paper", "smoke")
-SMOKE = dict(budget=2000, test_size=256, trials=2)  # smoke: the whole pipeline in seconds, no success expected
+# smoke: the whole pipeline in seconds, no success expected. ``trials``: at most this many trials
+# of an experiment run alone (a main row, a comparison, a competitor); ``pair_trials``: of each run
+# of a study's plan (the readings, the cell parts), whose pairs are many.
+SMOKE = dict(budget=2000, test_size=256, trials=2, pair_trials=1)
 MAX_CURVE = 400             # points of a record's learning curve
 
 # the learners, by the name records give them ("engine"); learners.py maps each name to its
@@ -59,8 +62,20 @@ def scaled(exp, scale):
     return exp
 
 
-def default_trials(exp, scale):
-    """The trials a run makes unless told: the paper's count; at smoke scale at most SMOKE's."""
+def trial_count(experiment, scale="paper", plan=None):
+    """The trials an experiment runs unless told: the one rule, which the notebooks (through
+    ``runner.records``), ``make reproduce``'s plan and the command line ask. ``plan``: a study's
+    (id, trials) pairs, or a mapping, when the experiment runs as one of them.
+
+    At paper scale the paper's count, ``Experiment.trials`` (Exp 1's main rows: 30, three
+    training/test pairs x 10 trials, docs/paper.md §4.1), or the plan's count for an id of
+    ``plan`` (the studies add a second seed set to Exp 1's main rows). At smoke scale at most
+    ``SMOKE["trials"]``, and ``SMOKE["pair_trials"]`` for an id of ``plan``."""
+    check_scale(scale)
+    exp = get(experiment) if isinstance(experiment, str) else experiment
+    planned = dict(plan or ()).get(exp.id)
+    if planned is not None:
+        return planned if scale == "paper" else min(planned, SMOKE["pair_trials"])
     return exp.trials if scale == "paper" else min(exp.trials, SMOKE["trials"])
 
 
@@ -213,8 +228,9 @@ def write_record(path, record):
     write_atomic(path, json.dumps(record, indent=1).encode())
 
 
-def load_records(results, experiment_id, scale="paper"):
-    """All finished records of an experiment, by trial order (checked like run_trials does)."""
-    exp = get(experiment_id)
-    folder = Path(results) / experiment_id
+def load_records(results, experiment, scale="paper"):
+    """All finished records of an experiment (an id or an Experiment), by trial order (checked
+    like run_trials does)."""
+    exp = get(experiment) if isinstance(experiment, str) else experiment
+    folder = Path(results) / exp.id
     return [load_record(p, exp, scale) for p in sorted(folder.glob("trial_*.json"))]

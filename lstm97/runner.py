@@ -1,10 +1,11 @@
-"""Running an experiment's trials: ``run_trials`` runs the trials of an experiment that have no
-record yet, on local processes or a Dask cluster (scheduling.py), and writes each finished
-record to disk at once, atomically (records.py), so an interrupted run loses no finished trial
-and resumes where it stopped; a long trial also leaves a checkpoint beside its record every
-``trial.CHECKPOINT_EVERY`` seconds and resumes from it, so a run stopped in the middle of a lane
-group loses at most that much. A record's ``engine`` names the learner that made it (it is
-retrained with that one), and its ``wall_time`` is the core time the trial took: its own time
+"""Running an experiment's trials: ``records`` gives an experiment's records, training the missing
+ones first when asked (the notebooks' one call for their records); ``run_trials`` runs the trials
+of an experiment that have no record yet, on local processes or a Dask cluster (scheduling.py), and
+writes each finished record to disk at once, atomically (records.py), so an interrupted run loses
+no finished trial and resumes where it stopped; a long trial also leaves a checkpoint beside its
+record every ``trial.CHECKPOINT_EVERY`` seconds and resumes from it, so a run stopped in the middle
+of a lane group loses at most that much. A record's ``engine`` names the learner that made it (it
+is retrained with that one), and its ``wall_time`` is the core time the trial took: its own time
 plus its share of each lane-engine call.
 
 The names below from the modules that do the work are this module's too, for the notebooks and
@@ -21,8 +22,8 @@ from .experiments import get
 from .learners import LEARNERS, learner_of  # noqa: F401
 from .nets import initial_net, make_net, trial_seeds  # noqa: F401
 from .records import (BPTT, BPTT_POLY, ELMAN, ENGINE, FULL, GUESS, LANES, RTRL, RTRL_POLY, SCALES,  # noqa: F401
-                      SMOKE, RecordError, check_scale, check_writable, checkpoint_path, default_trials,
-                      fingerprint, keep_weights, load_record, load_records, record_path, scaled,
+                      SMOKE, RecordError, check_scale, check_writable, checkpoint_path, fingerprint,
+                      keep_weights, load_record, load_records, record_path, scaled, trial_count,
                       write_record)
 from .scheduling import PROGRESS_EVERY, Progress, connect, run_dask, run_lanes, run_pool  # noqa: F401
 from .trial import guess_trial, run_trial  # noqa: F401
@@ -70,7 +71,7 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
     exp = get(experiment) if isinstance(experiment, str) else experiment
     check_scale(scale)
     if trials is None:
-        trials = default_trials(exp, scale)
+        trials = trial_count(exp, scale)
     _check_counts(trials, lanes, workers)
     scheduler = scheduler or os.environ.get("LSTM97_SCHEDULER") or None
     records = {}
@@ -132,3 +133,24 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
             if bar:
                 bar.close()
     return [records[t] for t in sorted(records)]
+
+
+def records(experiment, scale="paper", *, results=None, trials=None, plan=None, train=False, seed=0,
+            scheduler=None, progress=True):
+    """An experiment's records in ``results`` (an id or an Experiment), by trial order: every
+    record there, checked like ``run_trials`` checks them. With ``train``, trials 0..n-1 that
+    have no record yet are trained first (``run_trials``), n = ``trials``, else
+    ``trial_count(experiment, scale, plan)``: the paper's count, or the count of a study's
+    ``plan`` that runs the experiment as one of its pairs, fewer at smoke scale. Without
+    ``train`` nothing is trained, whatever records are missing.
+
+    ``results`` defaults to ``results/<scale>`` under the current directory, as for run_trials;
+    ``scheduler``: a Dask scheduler address ('' or None: local processes)."""
+    results = Path("results") / scale if results is None else results
+    exp = get(experiment) if isinstance(experiment, str) else experiment
+    check_scale(scale)
+    if train:
+        n = trial_count(exp, scale, plan) if trials is None else trials
+        run_trials(exp, n, scale=scale, results=results, seed=seed, scheduler=scheduler or None,
+                   progress=progress)
+    return load_records(results, exp, scale)

@@ -8,9 +8,16 @@ them and test_notebook_conventions checks them:
     cell in the committed file;
   * nbval markers as cell tags (`nbval-check-output`), never as `# NBVAL_...` comments;
   * the first output is the scale statement (`lstm97.summary.scale_statement`, "Scale: ...");
+  * records through one call, `runner.records`, which owns the trial count (`runner.trial_count`):
+    no function of its own (`records_of`), no `run_trials`, no trial count chosen by scale
+    (test_notebooks_get_their_records_through_one_call);
   * stored normalised (`python -m lstm97.notebooks check`; `make render` writes them so).
 """
+import ast
+import io
 import json
+import re
+import tokenize
 import os
 import subprocess
 import sys
@@ -59,6 +66,50 @@ def test_notebook_conventions(path):
     assert nbtools.is_normalised(path), "not stored normalised: run make render"
     if path.stem[:2] not in ("00", "07"):
         assert any("Deviations and choices" in c.source for c in nb.cells)
+
+
+# a comment that states a smoke-scale trial count ("2 at smoke scale", "1 trial per pair")
+SMOKE_COUNT = re.compile(r"\d+\s+(trials?\s+)?(per pair\s+)?at smoke|smoke\W+\d+ trials?|\d+ trials? per pair")
+
+
+def own_trial_rules(source):
+    """What in a code cell's source gets records or trial counts past runner.records: a function
+    or class of its own (notebooks hold no library code; the old ``records_of``), a call of
+    ``run_trials``, an integer chosen by ``scale`` (``n if scale == "paper" else 1``), a comment
+    stating a smoke-scale trial count."""
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    found = []
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.append(f"defines {node.name}")
+        elif isinstance(node, ast.Call) and "run_trials" in ast.unparse(node.func):
+            found.append("calls run_trials")
+        elif (isinstance(node, ast.IfExp) and "scale" in {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}
+              and any(isinstance(v, ast.Constant) and type(v.value) is int for v in (node.body, node.orelse))):
+            found.append(f"a count chosen by scale: {ast.unparse(node)}")
+    for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+        if tok.type == tokenize.COMMENT and SMOKE_COUNT.search(tok.string):
+            found.append(f"a smoke count in a comment: {tok.string}")
+    return found
+
+
+def test_the_check_of_one_call_finds_a_notebook_s_own_rules():
+    old = ('trials = None              # None: the paper\'s trial count (2 at smoke scale)\n'
+           'def records_of(exp_id):\n    n = PLAN.get(exp_id) if scale == "paper" else 1\n'
+           '    return runner.run_trials(exp_id, n, scale=scale)\n')
+    assert own_trial_rules(old) == ["defines records_of", 'a count chosen by scale: '
+                                    'PLAN.get(exp_id) if scale == \'paper\' else 1', "calls run_trials",
+                                    "a smoke count in a comment: # None: the paper's trial count (2 at smoke scale)"]
+    assert own_trial_rules("%matplotlib inline\nCHECKS = [256, 2000] if scale == 'paper' else [256]\n"
+                           "records = {i: runner.records(i, scale, **params) for i in IDS}  # smoke: fewer") == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebooks_get_their_records_through_one_call(path):
+    """runner.records owns the trial count, the paper's and the smoke one; a notebook only calls it."""
+    found = [f"cell {i}: {f}" for i, c in enumerate(_nb(path).cells) if c.cell_type == "code"
+             for f in own_trial_rules(c.source)]
+    assert not found, found
 
 
 def _tiny_notebook(path, body):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm97 import experiments, plan, readings
+from lstm97 import ablations, experiments, plan, readings
 from lstm97.runner import SMOKE, fingerprint, record_path, run_trials, write_record
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,14 +22,17 @@ def test_each_notebook_trains_its_ids_its_competitors_or_the_study():
     assert "2a-rtrl-p4-lr1" in dict(plan.experiments_of(NB["02"], "paper"))
     assert dict(plan.experiments_of(NB["03"], "smoke"))["6a-guess-A2"] == 2
     assert plan.experiments_of(NB["08"], "paper") == list(readings.PLAN)
-    assert plan.experiments_of(NB["08"], "smoke") == [(i, 1) for i, _ in readings.PLAN]
+    assert plan.experiments_of(NB["08"], "smoke") == [(i, SMOKE["pair_trials"]) for i, _ in readings.PLAN]
+    assert plan.experiments_of(NB["09"], "paper") == list(ablations.RUNS)
+    assert dict(plan.experiments_of(NB["09"], "paper"))["1-1"] == 60       # a second seed set
+    assert plan.experiments_of(NB["09"], "smoke") == [(i, SMOKE["pair_trials"]) for i, _ in ablations.RUNS]
     assert plan.experiments_of(NB["00"]) == [] and plan.experiments_of(NB["07"]) == []
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_a_notebook_that_trains_is_known_to_the_plan(path):
     code = "\n".join(plan._code(plan._read(path)))
-    assert ("run_trials" in code) == bool(plan.experiments_of(path)), path.name
+    assert ("runner.records(" in code) == bool(plan.experiments_of(path)), path.name
     for i, _ in plan.experiments_of(path):
         experiments.get(i)                         # every id is an experiment
 

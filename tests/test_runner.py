@@ -11,7 +11,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from lstm97 import criteria, experiments, lanes, nets, records, runner, scheduling, trial
+from lstm97 import (ablations, criteria, experiments, lanes, nets, readings, records, runner, scheduling,
+                    trial)
 from lstm97.runner import RecordError, run_trial, run_trials
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -122,6 +123,38 @@ def test_records_resume_and_corrupt_files_are_reported(tmp_path):
     assert not (tmp_path / "6a" / "trial_003.json").exists()
     with pytest.raises(RecordError, match="another configuration"):
         run_trials("6a", 1, scale="paper", results=tmp_path, workers=1, progress=False)
+
+
+def test_trial_count_is_the_paper_s_or_the_study_plan_s_and_fewer_at_smoke_scale():
+    assert runner.trial_count("1-1") == experiments.get("1-1").trials == 30     # Table 1: 3 pairs x 10
+    assert runner.trial_count("1-1", plan=readings.PLAN) == dict(ablations.RUNS)["1-1"] == 60
+    assert runner.trial_count("1-1+full") == 60 and runner.trial_count("6b", "paper", readings.PLAN) == 10
+    assert runner.trial_count("6b", "smoke") == runner.SMOKE["trials"] == 2
+    assert runner.trial_count("1-1", "smoke", dict(readings.PLAN)) == runner.SMOKE["pair_trials"] == 1
+    with pytest.raises(ValueError, match="unknown scale"):
+        runner.trial_count("6a", "tiny")
+
+
+def test_records_reads_every_record_and_trains_the_missing_only_when_asked(tmp_path, monkeypatch):
+    trained = []
+
+    def fake_run(exp, trials, *, scale, results, seed, scheduler, progress):
+        trained.append((exp.id, trials, seed))
+        for t in range(trials):
+            runner.write_record(runner.record_path(results, exp.id, t), dict(
+                experiment=exp.id, trial=t, success=False, config=runner.fingerprint(exp, scale)))
+    monkeypatch.setattr(runner, "run_trials", fake_run)
+    assert runner.records("6a", "smoke", results=tmp_path) == [] and trained == []
+    recs = runner.records(experiments.get("6a"), "smoke", results=tmp_path, train=True, seed=3)
+    assert trained == [("6a", 2, 3)] and [r["trial"] for r in recs] == [0, 1]
+    runner.records("1-1", "smoke", results=tmp_path, train=True, plan=ablations.RUNS)
+    assert trained[-1] == ("1-1", 1, 0)
+    recs = runner.records("6a", "smoke", results=tmp_path, train=True, trials=1)
+    assert trained[-1] == ("6a", 1, 0) and len(recs) == 2       # every record there, not only 0..n-1
+    monkeypatch.undo()
+    recs = runner.records("6a", "smoke", results=tmp_path / "real", train=True, trials=1, progress=False)
+    assert [(r["trial"], r["scale"]) for r in recs] == [(0, "smoke")]
+    assert runner.records("6a", "smoke", results=tmp_path / "real") == recs
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatch):
