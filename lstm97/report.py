@@ -133,7 +133,7 @@ def runtime_block(results):
         "(docs/runtime.md: per notebook, and what faster lanes and more cores change)."
         + (f" Not in that figure: {count(missing)} planned trials of notebook 09 that have no records "
            f"yet ({len(pending)} pairs, among them the forget-gate cell on the long lags of 2c and on "
-           "2a/2b, whose steps cost several times the 1997 cell's)." if missing else ""),
+           "2a/2b, the study's longest pairs)." if missing else ""),
         RUNTIME_END])
 
 
