@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import ablations, experiments, readings, trialqueue
-from .runner import SMOKE, Progress, connect
+from .runner import SMOKE, Progress, connect, scaled
 from .trialqueue import SMOKE_SECONDS  # noqa: F401  (the estimate of a smoke trial)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -199,28 +199,33 @@ def describe(plan):
 
 def train(plan, scale, results, scheduler=None):
     """Train every trial of the plan through its queue (trialqueue.run), with one progress bar
-    for the whole run: its length is the plan's wall time in seconds, and each record advances
-    it by its share of its task's estimate (in proportion), so its ETA is the plan's estimate
-    corrected by the pace so far. Returns the number of trials trained."""
+    for the whole run: its length is the plan's wall time, and each trial moves it by its share
+    of its task's estimate (in proportion), as it trains (the sequences trained of its budget)
+    and in full when its record is written; so its ETA is the plan's estimate corrected by the
+    pace so far. Returns the number of trials trained."""
     from tqdm import tqdm
     share = _shares(plan.tasks)
     if not share:
         return 0
-    wall, total = plan.hours() * 3600, sum(share.values())
-    bar = tqdm(total=wall if total else len(share), desc="reproduce",
+    total = sum(share.values())
+    unit = plan.hours() * 3600 / total if total else 1.0
+    budget = {e: scaled(experiments.get(e), scale).budget for e, _ in share}
+    bar = tqdm(total=total * unit if total else len(share), desc="reproduce",
                bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]")
-    done = 0
+    done, part = {}, {}
 
     def heard(message):
-        nonlocal done
         if isinstance(message, Progress):
-            return
-        done += 1
-        bar.set_postfix_str(f"{done:,} of {len(share):,} trials, {message['experiment']}", refresh=False)
-        key = (message["experiment"], message["trial"])
-        bar.update(share[key] * wall / total if total else 1)
+            part.update({k: share[k] * min(1.0, n / budget[k[0]]) for k, n in message.running.items()
+                         if k in share and k not in done})
+        else:
+            key = (message["experiment"], message["trial"])
+            done[key] = share[key] if total else 1.0
+            part.pop(key, None)
+            bar.set_postfix_str(f"{len(done):,} of {len(share):,} trials, {key[0]}", refresh=False)
+        bar.update((sum(done.values()) + sum(part.values())) * unit - bar.n)
     try:
         trialqueue.run(plan.tasks, scale, results, plan.workers, scheduler or None, heard)
     finally:
         bar.close()
-    return done
+    return len(done)

@@ -174,22 +174,17 @@ def _lane_job(exp_id, seed, scale, pending, done, width, checkpoints=None):
     run_lanes(exp_id, next_trial, emit, seed, scale, width, checkpoints, progress)
 
 
-def trial_key(exp_id, trial):
-    """How a worker of a queue of tasks names a running trial in its Progress messages."""
-    return f"{exp_id}/{trial}"
-
-
 def task_job(scale, pending, done, checkpoints=None):
     """One worker's share of a queue of tasks: tasks taken from the queue ``pending`` until it
     gives None, each a list of [experiment id, trial, seed] trained at once (``train_lanes``,
     as many lanes as the task has trials); each record goes to the queue ``done`` as soon as
-    its trial ends, and every PROGRESS_EVERY seconds a Progress of its running trials, named
-    by ``trial_key``."""
-    progress, emit = _reporter(done, lambda rec: trial_key(rec["experiment"], rec["trial"]))
+    its trial ends, and every PROGRESS_EVERY seconds a Progress of its running trials, each
+    named (experiment id, trial)."""
+    progress, emit = _reporter(done, lambda rec: (rec["experiment"], rec["trial"]))
     while (task := pending.get()) is not None:
         items = iter([(get(e), t, s) for e, t, s in task])
         train_lanes(lambda: next(items, None), emit, scale, len(task), checkpoints,
-                    lambda item, n: progress(trial_key(item[0].id, item[1]), n))
+                    lambda item, n: progress((item[0].id, item[1]), n))
 
 
 def width(n_trials, n_workers, most=lanes.LANES):
@@ -293,7 +288,8 @@ def connect(scheduler, timeout=5):
 
 class _DaskQueue:
     """A named distributed.Queue with the put/get(timeout) of a multiprocessing queue. Items
-    travel as JSON text: Dask's own transport would turn the records' lists into tuples."""
+    travel as JSON text: Dask's own transport would turn the records' lists into tuples. A
+    Progress travels as its pairs, its trials' names as lists, and comes back with tuples."""
 
     def __init__(self, name, client=None):
         from distributed import Queue
@@ -308,7 +304,7 @@ class _DaskQueue:
         except TimeoutError:
             raise queue.Empty from None
         if isinstance(item, dict) and "progress" in item:
-            return Progress(dict(item["progress"]))
+            return Progress({tuple(k) if isinstance(k, list) else k: n for k, n in item["progress"]})
         return item
 
 

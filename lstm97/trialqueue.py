@@ -102,11 +102,15 @@ def _single_rate(records):
 
 
 def _alone(records, rate):
-    """{(trial, seed): core seconds} of the records' trials alone (module docstring)."""
-    if rate is None:
-        records = [r for r in records if r.get("engine") != LANES]
-    return {(r["trial"], r["seed"]): r["steps"] * rate if r.get("engine") == LANES else r["wall_time"]
-            for r in records if r.get("wall_time") is not None}
+    """{(trial, seed): core seconds} of the records' trials alone (module docstring); a lane
+    record without a single-trial ``rate`` gives none."""
+    out = {}
+    for r in records:
+        if r.get("engine") != LANES:
+            out[r["trial"], r["seed"]] = r["wall_time"]
+        elif rate is not None:
+            out[r["trial"], r["seed"]] = r["steps"] * rate
+    return out
 
 
 def estimator(scale, basis):
@@ -135,13 +139,13 @@ def estimator(scale, basis):
     return seconds
 
 
-def group_seconds(times, width=lanes.LANES):
+def group_seconds(times):
     """Core seconds of trials trained at once in lanes, given their times alone (module docstring)."""
     t = sorted(times, reverse=True)
     if len(t) <= lanes.SOLO:
         return sum(t)
     cut = t[lanes.SOLO]
-    return PASS[width] * cut + sum(x - cut for x in t[:lanes.SOLO])
+    return PASS[lanes.LANES] * cut + sum(x - cut for x in t[:lanes.SOLO])
 
 
 def wall_time(tasks, workers):
@@ -153,22 +157,23 @@ def wall_time(tasks, workers):
     return max(free)
 
 
-def _split(trials, alone, first, width):
+def _split(trials, alone, first):
     """Tasks of one lane key's trials [(seconds, item)], longest first: the ``alone`` longest
-    single, the next ``first`` one group, the rest in groups of ``width``; a group of SOLO
-    trials or fewer is single trials."""
-    rest = range(alone + first, len(trials), width)
-    groups = [trials[i:i + 1] for i in range(alone)] + [trials[alone:alone + first]] + [trials[i:i + width] for i in rest]
+    single, the next ``first`` one group, the rest in groups of LANES; a group of SOLO trials or
+    fewer is single trials."""
+    rest = range(alone + first, len(trials), lanes.LANES)
+    groups = [trials[i:i + 1] for i in range(alone)] + [trials[alone:alone + first]] \
+        + [trials[i:i + lanes.LANES] for i in rest]
     tasks = []
     for g in groups:
         if len(g) > lanes.SOLO:
-            tasks.append(Task([item for _, item in g], group_seconds([s for s, _ in g], width), True))
+            tasks.append(Task([item for _, item in g], group_seconds([s for s, _ in g]), True))
         else:
             tasks += [Task([item], s, False) for s, item in g]
     return tasks
 
 
-def pack(items, seconds, workers, width=lanes.LANES):
+def pack(items, seconds, workers):
     """The tasks of ``items`` [(experiment id, trial, seed)], longest first, planned for
     ``workers`` workers (module docstring); ``seconds(item)`` is a trial's core seconds alone
     (None: unknown, counted as the mean of the others)."""
@@ -185,8 +190,8 @@ def pack(items, seconds, workers, width=lanes.LANES):
             keyed.setdefault(key, []).append((est[item], item))
     keys = list(keyed)
     trials = [sorted(keyed[k], key=lambda x: -x[0]) for k in keys]
-    cuts = [(0, width)] * len(keys)                 # per key: (its longest trials alone, first group)
-    parts = [_split(t, *c, width) for t, c in zip(trials, cuts)]
+    cuts = [(0, lanes.LANES)] * len(keys)           # per key: (its longest trials alone, first group)
+    parts = [_split(t, *c) for t, c in zip(trials, cuts)]
     planned = lambda parts: wall_time(single + list(chain(*parts)), workers)
     best = planned(parts)
     while True:
@@ -197,11 +202,11 @@ def pack(items, seconds, workers, width=lanes.LANES):
         alone, first = cuts[i]
         size = min(first, len(trials[i]) - alone)
         options = [(alone + j, first) for j in range(1, size + 1)] + [(alone, g) for g in range(lanes.SOLO + 1, size)]
-        tried = [(planned(parts[:i] + [_split(trials[i], *o, width)] + parts[i + 1:]), o) for o in options]
+        tried = [(planned(parts[:i] + [_split(trials[i], *o)] + parts[i + 1:]), o) for o in options]
         w, o = min(tried)
         if w >= best:
             break
-        best, cuts[i], parts[i] = w, o, _split(trials[i], *o, width)
+        best, cuts[i], parts[i] = w, o, _split(trials[i], *o)
     return sorted(single + list(chain(*parts)), key=lambda t: -t.seconds)
 
 
@@ -217,7 +222,7 @@ def run(tasks, scale, results, workers, scheduler=None, heard=None):
     in this process), or on the worker threads of the Dask cluster at ``scheduler``, every
     worker taking the next task as it frees. Each record is written into ``results`` as its
     trial ends (runner.store), then given to ``heard(record)``; ``heard`` also gets each
-    Progress of the workers' running trials (named by scheduling.trial_key). Local trials keep
+    Progress of the workers' running trials, named (experiment id, trial). Local trials keep
     a checkpoint in ``results`` and resume from it; trials on a Dask cluster keep none."""
     items = [[list(item) for item in task.trials] for task in tasks]
 

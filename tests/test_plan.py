@@ -116,3 +116,22 @@ def test_the_plan_command_rejects_bad_input_in_one_line_with_exit_2(args, messag
     assert main(["plan", *args]) == 2
     out, err = capsys.readouterr()
     assert out == "" and message in err and err.count("\n") == 1
+
+
+def test_the_bar_moves_as_trials_train_and_end(tmp_path, monkeypatch, capsys):
+    """train() passes the plan's tasks to the queue; a Progress moves the bar by the trained
+    part of a trial's budget, a record by the whole trial."""
+    from lstm97.runner import Progress
+    p = plan.make_plan([NB["05"]], "smoke", tmp_path, 1)
+    seen = []
+
+    def fake_run(tasks, scale, results, workers, scheduler, heard):
+        seen.append([t.trials for t in tasks])
+        heard(Progress({("5", 0): 1000, ("5", 1): 500}))
+        heard(dict(experiment="5", trial=0))
+        heard(Progress({("5", 0): 2000, ("5", 1): 2000}))
+        heard(dict(experiment="5", trial=1))
+    monkeypatch.setattr(plan.trialqueue, "run", fake_run)
+    assert plan.train(p, "smoke", tmp_path) == 2
+    assert seen == [[t.trials for t in p.tasks]]
+    assert "100%" in capsys.readouterr().err.replace("\r", "\n").splitlines()[-1]

@@ -146,8 +146,8 @@ def test_a_queue_on_a_dask_cluster_gives_the_records_of_a_local_one(tmp_path):
         trialqueue.run(tasks, "smoke", tmp_path / "dask", 2, scheduler=cluster.scheduler_address)
         with distributed.Client(cluster) as client:        # progress keeps its trials' names
             q = scheduling._DaskQueue("progress", client)
-            q.put(Progress({"6a/1": 500, 3: 250}))
-            assert q.get(timeout=10) == Progress({"6a/1": 500, 3: 250})
+            q.put(Progress({("6a", 1): 500, 3: 250}))
+            assert q.get(timeout=10) == Progress({("6a", 1): 500, 3: 250})
     trialqueue.run(tasks, "smoke", tmp_path / "local", 1)
     for p in sorted((tmp_path / "local").glob("*/trial_*.json")):
         assert strip(json.loads(p.read_text())) == \
