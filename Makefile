@@ -53,8 +53,9 @@ test: $(ENV)
 # comments, a scale statement first, normalised storage). tests/test_notebooks.py checks them.
 #
 # Print the plan (per notebook, the trials missing from $(RESULTS) and their estimated time), train
-# them with one progress bar (resumable), then execute each notebook into $(RESULTS)/notebooks,
-# each written to a temporary file and moved into place. Changes no tracked file.
+# them through one queue of lane groups and single trials with one progress bar (resumable), then
+# execute each notebook into $(RESULTS)/notebooks, each written to a temporary file and moved into
+# place. Changes no tracked file.
 reproduce: $(ENV)
 	$(RUN) lstm97.notebooks reproduce --scale $(SCALE) --results "$(RESULTS)" \
 	  --scheduler "$(SCHEDULER)" $(NOTEBOOKS)
@@ -75,8 +76,8 @@ html: $(ENV)
 	  $(or $(sort $(wildcard $(NOTEBOOKS_DIR)/[0-9]*.ipynb)),$(error no notebooks in $(NOTEBOOKS_DIR)))
 
 # A real Dask cluster on this machine: a scheduler and 2 single-thread workers as separate
-# processes on 127.0.0.1, then `make reproduce` through it (each worker runs one lane group at a
-# time, fed trials from a Dask queue). Records and notebooks go to $(DEMO); the cluster stops
+# processes on 127.0.0.1, then `make reproduce` through it (each worker takes the next lane group
+# or single trial from one Dask queue, longest first). Records and notebooks go to $(DEMO); the cluster stops
 # when the run ends. Prints the wall time. DEMO_SCALE=paper for the real thing.
 DEMO_SCALE ?= smoke
 DEMO ?= results/cluster-demo/$(DEMO_SCALE)

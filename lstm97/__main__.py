@@ -4,6 +4,7 @@
   python -m lstm97 run EXPERIMENT [--trials N] [--scale smoke|paper] [--results DIR] [--json]
   python -m lstm97 study [--train] [--results DIR]
   python -m lstm97 readme [--check]
+  python -m lstm97 plan [--scale paper|smoke] [--workers W] [--notebooks 01 04 ...] [--results DIR]
 
 The environment variable LSTM97_LANES (8, 16 or 32) sets the lane kernel's width, how many
 trials a process trains at once in the lane engine; records are the same at every width
@@ -15,7 +16,9 @@ them 8 trials or fewer. `run --lanes N` takes the same values.
 DIR/EXPERIMENT/ (default DIR: results/<scale> under the current directory), after checking that
 DIR can be written, and reuses the records already there. The committed records in data/results
 are written only when `--results data/results` is given explicitly, at paper scale, and never
-beyond an experiment's configured trial count. Paper citations such as "docs/paper.md §4.4"
+beyond an experiment's configured trial count. `plan` prints what `make reproduce` would train,
+per notebook, and its estimated wall time on W workers (lstm97/plan.py, lstm97/trialqueue.py),
+without training. Paper citations such as "docs/paper.md §4.4"
 refer to the project's description of the paper in docs/paper.md.
 """
 import argparse
@@ -26,7 +29,7 @@ import sys
 from pathlib import Path
 
 try:
-    from . import experiments, paper, readings
+    from . import experiments, paper, plan as planning, readings
     from .lanevec import LANES, width
     from .runner import (SCALES, SMOKE, RecordError, check_writable, checkpoint_path, connect,
                          load_records, record_path, run_trials, trial_count)
@@ -56,7 +59,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with errors as one line naming the problem and a pointer to --help (exit 2)."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n(see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _int_from(lowest, what):
@@ -129,6 +132,21 @@ def _parser():
     study.add_argument("--train", action="store_true", help="train every planned trial not recorded yet "
                        "(the results folder is checked to be writable first)")
     study.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
+    plan = sub.add_parser(
+        "plan", help="what make reproduce trains, per notebook, and its estimated wall time; trains nothing",
+        description="Per notebook, the trials make reproduce would train and their share of the time: "
+                    "every trial packed into one queue of lane groups and single trials, each task "
+                    "estimated from the committed records and scheduled longest first on W workers "
+                    "(lstm97/trialqueue.py). The last line is 'N trials, estimated H h on W workers'.")
+    plan.add_argument("--scale", default="paper", choices=SCALES, help="default: paper")
+    plan.add_argument("--workers", type=_positive, default=os.cpu_count() or 1, metavar="W",
+                      help="processes or Dask worker threads the run has (default: this machine's cores)")
+    plan.add_argument("--notebooks", nargs="+", default=None, metavar="NN",
+                      help="the notebooks by number, e.g. 01 04 (default: all)")
+    plan.add_argument("--results", default=None, metavar="DIR",
+                      help="plan only what this folder of records lacks (default: a complete run, "
+                           "nothing recorded)")
+    ap.plan_parser = plan
     readme = sub.add_parser("readme", help="rewrite the README's generated results from the records, "
                             "and docs/experiments.md from the experiments")
     readme.add_argument("--results", default="data/results")
@@ -266,6 +284,24 @@ def run(ap, args):
     return 0
 
 
+def plan(ap, args):
+    """Print the plan of the chosen notebooks (lstm97/plan.py); the last line is its estimate."""
+    found = {p.name[:2]: p for p in sorted((planning.ROOT / "notebooks").glob("[0-9]*.ipynb"))}
+    wanted = [n.zfill(2) for n in args.notebooks] if args.notebooks else list(found)
+    unknown = [n for n in wanted if n not in found]
+    if unknown:
+        ap.error(f"argument --notebooks: no notebook {', '.join(unknown)}; there are {', '.join(found)}")
+    results = Path(args.results) if args.results else None
+    chosen = [found[n] for n in sorted(set(wanted))]
+    made = planning.make_plan(chosen, args.scale, results, args.workers)
+    print(f"plan at {args.scale} scale of {'what ' + str(results) + ' lacks' if results else 'a complete run'}, "
+          + (f"estimated from the committed records in {planning.COMMITTED}" if args.scale == "paper"
+             else f"{planning.SMOKE_SECONDS} core seconds a smoke trial alone"))
+    for line in planning.describe(made):
+        print(line)
+    return 0
+
+
 def run_study(results="data/results", workers=None, pairs=None, progress=True):
     """Run every pair of readings.PLAN (or of ``pairs``) that lacks records, in order, resumably.
 
@@ -335,6 +371,8 @@ def main(argv=None):
             print(f"error: {e}", file=sys.stderr)
             return 2
     try:
+        if args.command == "plan":
+            return plan(ap.plan_parser, args)
         return run(ap.run_parser, args)
     except SystemExit as e:                               # ap.error: a bad option value (2)
         return e.code

@@ -26,7 +26,8 @@ The conventions every notebook in ``notebooks/`` follows (``tests/test_notebooks
   ``make render`` from unchanged records changes no byte.
 
 ``reproduce`` first prints the plan (lstm97.plan: the trials each notebook needs and the estimated
-time) and trains every missing trial under one progress bar, then executes the notebooks, which
+time) and trains every missing trial through one queue (lstm97.trialqueue: lane groups across
+the experiments, longest first) under one progress bar, then executes the notebooks, which
 find their records and only read them. It never writes into ``notebooks/``: each executed notebook goes to its own output
 folder (default ``results/reproduce/<scale>/notebooks``), written to a temporary file and moved
 into place, so an interrupted run leaves either the previous copy or none, never half of one.
@@ -158,8 +159,9 @@ def reproduce(notebooks, scale, out=None, results=None, scheduler="", basis=None
 
     First the plan (lstm97/plan.py): per notebook, the trials it would train that ``results``
     lacks, with the estimated time (from the committed records in ``basis``, default
-    data/results); then those trials, with one progress bar for the whole run; then the
-    notebooks, which find every record present and train nothing."""
+    data/results); then those trials, through one queue of lane groups and single trials
+    (lstm97/trialqueue.py) with one progress bar for the whole run; then the notebooks, which
+    find every record present and train nothing."""
     base = ROOT / "results" / "reproduce" / scale
     results = Path(results).resolve() if results else base
     out = Path(out).resolve() if out else results / "notebooks"
@@ -167,14 +169,13 @@ def reproduce(notebooks, scale, out=None, results=None, scheduler="", basis=None
         check_writable(folder)                    # ValueError: one line, before any training
     params = dict(scale=scale, results=str(results), scheduler=scheduler or "", train=True)
     t0 = time.perf_counter()
-    n_workers = planning.workers(scheduler)
-    plan = planning.make_plan(notebooks, scale, results, basis or planning.COMMITTED)
+    plan = planning.make_plan(notebooks, scale, results, planning.workers(scheduler), basis or planning.COMMITTED)
     print(f"reproduce at {scale} scale into {results}: "
-          + ("estimates from the mean wall time of the committed records"
+          + ("estimates from the committed records"
              if scale == "paper" else f"estimates at {planning.SMOKE_SECONDS} core seconds a smoke trial"), flush=True)
-    for line in planning.describe(plan, n_workers):
+    for line in planning.describe(plan):
         print(line, flush=True)
-    trained = planning.train(plan, scale, results, scheduler, n_workers)
+    trained = planning.train(plan, scale, results, scheduler)
     if trained:
         print(f"reproduce: trained {trained} trials in {time.perf_counter() - t0:.0f} s", flush=True)
     before = set(results.glob("*/trial_*.json"))

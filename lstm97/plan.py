@@ -6,34 +6,25 @@ it trains besides them, from a small mapping by notebook number (``EXTRA``: the 
 notebooks 01-03, the readings study's plan in 08, the cell ablation study's in 09), since those are
 chosen by code too varied to read. Its trial counts are ``runner.trial_count``'s, the rule the
 notebooks' one call for their records (``runner.records``) applies. ``make_plan`` keeps the trials
-missing from a results folder and estimates each one's time; ``train`` runs them experiment by
-experiment through ``runner.run_trials``, with the notebooks' own trial counts and seed, so their
-records are the ones the notebooks would make and the notebooks then find every record present and
-train nothing.
+missing from a results folder and packs them all into one queue of tasks (trialqueue.py: lane
+groups across experiments, single trials, longest first, with their estimated times); ``train``
+runs that queue, with the notebooks' own trial counts and seed, so their records are the ones the
+notebooks would make and the notebooks then find every record present and train nothing.
 
-Estimates: at paper scale a trial takes the mean ``wall_time`` (core seconds) of its
-experiment's committed records in data/results (of its main run's, for a reading not run yet);
-at smoke scale ``SMOKE_SECONDS``. Their sum is divided over the workers.
+The plan's wall time is the queue's list schedule of its tasks' estimates on the workers
+(trialqueue.py says how a trial, a lane group and the schedule are estimated).
 """
 import ast
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import ablations, experiments, readings
-from .runner import connect, load_records, record_path, run_trials, trial_count
+from . import ablations, experiments, readings, trialqueue
+from .runner import Progress, connect, scaled, trial_count
+from .trialqueue import SMOKE_SECONDS  # noqa: F401  (the estimate of a smoke trial)
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "data" / "results"
-# Core seconds of one smoke trial, start-up costs included: training one takes 0.02-0.6 s (2,000
-# sequences), but each experiment's run starts its worker processes, which load the compiled
-# kernels of its learner. Measured once: 24 smoke trials of 12 experiments in one process took
-# 24 s (3-8 s of it at the first trial of each learner), and 2 trials of one experiment on 2
-# fresh worker processes 2-5 s on a busy 2-core machine. So about 2 core seconds a trial: the 190
-# trials of a full smoke reproduce in about 3 minutes on 2 cores.
-SMOKE_SECONDS = 2.0
-
-
 def _competitors(test):
     return [i for i, e in experiments.BASELINES.items() if test(e)], None
 
@@ -118,17 +109,6 @@ def experiments_of(notebook, scale="paper"):
     return [(i, given if given is not None else trial_count(i, scale, plan)) for i, plan in ids]
 
 
-def trial_seconds(exp_id, scale, basis=COMMITTED):
-    """Estimated core seconds of one trial (module docstring); None without a basis."""
-    if scale != "paper":
-        return SMOKE_SECONDS
-    for i in dict.fromkeys([exp_id, experiments.get(exp_id).base]):
-        times = [r["wall_time"] for r in load_records(basis, i) if r.get("wall_time") is not None]
-        if times:
-            return sum(times) / len(times)
-    return None
-
-
 def workers(scheduler=None):
     """The processes the trials run on: the Dask cluster's threads, else this machine's cores."""
     if scheduler:
@@ -142,86 +122,108 @@ def workers(scheduler=None):
 
 @dataclass
 class Step:
-    """One experiment's part of the plan: run_trials(experiment, trials, seed=seed) trains the
-    ``missing`` trial numbers, each estimated at ``seconds`` (None: no estimate)."""
+    """One experiment's part of the plan: of its trials 0..trials-1 (seed ``seed``), the
+    ``missing`` trial numbers, which no earlier notebook of the plan trains."""
     experiment: str
     trials: int
     seed: int
     missing: list
-    seconds: float | None
 
 
-def make_plan(notebooks, scale, results, basis=COMMITTED):
-    """[(notebook path, [Step])]: what each notebook would train, in order, that ``results``
-    lacks and no earlier notebook trains."""
-    covered, plan = {}, []
+@dataclass
+class Plan:
+    """What a run trains: ``notebooks`` [(notebook path, [Step])]; ``tasks``, all their trials
+    packed for ``workers`` workers (trialqueue.Task, longest first)."""
+    notebooks: list
+    tasks: list
+    workers: int
+
+    def hours(self):
+        """The estimated wall time on the plan's workers."""
+        return trialqueue.wall_time(self.tasks, self.workers) / 3600
+
+
+def make_plan(notebooks, scale, results, workers, basis=COMMITTED):
+    """The Plan of ``notebooks``: what each would train, in order, that ``results`` lacks
+    (records there are checked first, RecordError) and no earlier notebook trains, packed into
+    tasks estimated from the records in ``basis``."""
+    seen, steps_of = set(), []
     for path in notebooks:
-        seed = parameter_defaults(_read(path)).get("seed")
+        seed = parameter_defaults(_read(path)).get("seed") or 0
         steps = []
         for exp_id, n in experiments_of(path, scale):
-            missing = [t for t in range(covered.get(exp_id, 0), n)
-                       if not record_path(results, exp_id, t).exists()]
-            covered[exp_id] = max(n, covered.get(exp_id, 0))
-            if missing:
-                steps.append(Step(exp_id, n, seed or 0, missing, trial_seconds(exp_id, scale, basis)))
-        plan.append((Path(path), steps))
-    return plan
+            todo = [t for _, t, _ in trialqueue.missing([(exp_id, n, seed)], results, scale) if (exp_id, t) not in seen]
+            seen.update((exp_id, t) for t in todo)
+            if todo:
+                steps.append(Step(exp_id, n, seed, todo))
+        steps_of.append((Path(path), steps))
+    items = [(s.experiment, t, s.seed) for _, steps in steps_of for s in steps for t in s.missing]
+    return Plan(steps_of, trialqueue.pack(items, trialqueue.estimator(scale, basis), workers), workers)
 
 
-def totals(steps):
-    """(trials, estimated core seconds, trials without an estimate) of plan steps."""
-    return (sum(len(s.missing) for s in steps),
-            sum(len(s.missing) * s.seconds for s in steps if s.seconds is not None),
-            sum(len(s.missing) for s in steps if s.seconds is None))
+def _shares(tasks):
+    """{(experiment id, trial): core seconds}: each task's estimate shared by its trials."""
+    return {(e, t): task.seconds / len(task.trials) for task in tasks for e, t, _ in task.trials}
 
 
-def _minutes(seconds):
-    return f" ({seconds / 60:.1f} min)" if seconds < 3600 else ""
+def _time(seconds):
+    return f"{seconds / 3600:.1f} h" if seconds >= 360 else f"{seconds / 60:.1f} min"
 
 
-def describe(plan, n_workers):
-    """The plan in lines: one per notebook, then ``N trials, estimated H h on W workers``
-    (and the minutes, under an hour)."""
+def describe(plan):
+    """The plan in lines: one per notebook (its trials, their share of the whole estimated
+    core time and that time), one on the tasks, then ``N trials, estimated H h on W workers``."""
+    share = _shares(plan.tasks)
+    total = sum(share.values())
     lines = []
-    for path, steps in plan:
-        trials, seconds, unknown = totals(steps)
+    for path, steps in plan.notebooks:
+        trials = [(s.experiment, t) for s in steps for t in s.missing]
         if not trials:
             lines.append(f"  {path.stem:<28} nothing to train")
             continue
-        lines.append(f"  {path.stem:<28} {trials:>5} trial{'s' * (trials != 1)} of {len(steps):>3} "
-                     f"experiment{'s' * (len(steps) != 1)}, estimated {seconds / n_workers / 3600:6.2f} h"
-                     + _minutes(seconds / n_workers)
-                     + (f" (no estimate for {unknown} of them)" if unknown else ""))
-    trials, seconds, _ = totals([s for _, steps in plan for s in steps])
-    lines.append(f"{trials} trials, estimated {seconds / n_workers / 3600:.2f} h on {n_workers} workers"
-                 + _minutes(seconds / n_workers))
+        seconds = sum(share[k] for k in trials)
+        lines.append(f"  {path.stem:<28} {len(trials):>6,} trial{'s' * (len(trials) != 1)} of {len(steps):>3} "
+                     f"experiment{'s' * (len(steps) != 1)}, {100 * seconds / (total or 1):5.1f}% of the time "
+                     f"({_time(seconds)} of one core)")
+    groups = [t for t in plan.tasks if t.lanes]
+    if plan.tasks:
+        lines.append(f"  {len(plan.tasks):,} tasks: {len(groups):,} lane groups of "
+                     f"{sum(len(t.trials) for t in groups):,} trials, {len(plan.tasks) - len(groups):,} "
+                     f"single trials; {_time(total)} of one core, the longest task "
+                     f"{_time(plan.tasks[0].seconds)}")
+    lines.append(f"{len(share):,} trials, estimated {plan.hours():.1f} h on {plan.workers} workers")
     return lines
 
 
-def train(plan, scale, results, scheduler=None, n_workers=1):
-    """Train every trial of the plan, experiment by experiment, with one progress bar for the
-    whole run: its length is the estimated time, and each record advances it by its trial's
-    estimate, so its ETA is the plan's estimate corrected by the pace so far. Returns the number
-    of trials trained."""
+def train(plan, scale, results, scheduler=None):
+    """Train every trial of the plan through its queue (trialqueue.run), with one progress bar
+    for the whole run: its length is the plan's wall time, and each trial moves it by its share
+    of its task's estimate (in proportion), as it trains (the sequences trained of its budget)
+    and in full when its record is written; so its ETA is the plan's estimate corrected by the
+    pace so far. Returns the number of trials trained."""
     from tqdm import tqdm
-    steps = [s for _, steps in plan for s in steps]
-    trials, seconds, _ = totals(steps)
-    if not trials:
+    share = _shares(plan.tasks)
+    if not share:
         return 0
-    by_time = seconds > 0
-    bar = tqdm(total=seconds / n_workers if by_time else trials, desc="reproduce",
+    total = sum(share.values())
+    unit = plan.hours() * 3600 / total if total else 1.0
+    budget = {e: scaled(experiments.get(e), scale).budget for e, _ in share}
+    bar = tqdm(total=total * unit if total else len(share), desc="reproduce",
                bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]")
-    done = 0
+    done, part = {}, {}
+
+    def heard(message):
+        if isinstance(message, Progress):
+            part.update({k: share[k] * min(1.0, n / budget[k[0]]) for k, n in message.running.items()
+                         if k in share and k not in done})
+        else:
+            key = (message["experiment"], message["trial"])
+            done[key] = share[key] if total else 1.0
+            part.pop(key, None)
+            bar.set_postfix_str(f"{len(done):,} of {len(share):,} trials, {key[0]}", refresh=False)
+        bar.update((sum(done.values()) + sum(part.values())) * unit - bar.n)
     try:
-        for step in steps:
-            def heard(rec, step=step):
-                nonlocal done
-                done += 1
-                bar.set_postfix_str(f"{done} of {trials} trials, {step.experiment}", refresh=False)
-                bar.update((step.seconds or 0) / n_workers if by_time else 1)
-            bar.set_postfix_str(f"{done} of {trials} trials, {step.experiment}")
-            run_trials(step.experiment, step.trials, scale=scale, results=results, seed=step.seed,
-                       scheduler=scheduler or None, progress=heard)
+        trialqueue.run(plan.tasks, scale, results, plan.workers, scheduler or None, heard)
     finally:
         bar.close()
-    return done
+    return len(done)

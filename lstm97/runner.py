@@ -51,6 +51,19 @@ def _check_counts(trials, lanes, workers):
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
 
 
+def recorded(exp, trials, scale, results):
+    """{trial: record} of the trials 0..trials-1 of ``exp`` recorded in ``results``, each
+    checked to be of this configuration and scale (RecordError)."""
+    paths = {t: record_path(results, exp.id, t) for t in range(trials)}
+    return {t: load_record(p, exp, scale) for t, p in paths.items() if p.exists()}
+
+
+def store(results, rec):
+    """Write a finished trial's record into ``results`` and remove its checkpoint."""
+    write_record(record_path(results, rec["experiment"], rec["trial"]), rec)
+    checkpoint_path(results, rec["experiment"], rec["trial"]).unlink(missing_ok=True)
+
+
 def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
                scheduler=None, workers=None, lanes=lanes.LANES, progress=True):
     """Run trials 0..trials-1 of an experiment that have no record yet; return all records.
@@ -74,11 +87,7 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
         trials = trial_count(exp, scale)
     _check_counts(trials, lanes, workers)
     scheduler = scheduler or os.environ.get("LSTM97_SCHEDULER") or None
-    records = {}
-    for t in range(trials):                       # read everything first: fail before training
-        p = record_path(results, exp.id, t)
-        if p.exists():
-            records[t] = load_record(p, exp, scale)
+    records = recorded(exp, trials, scale, results)     # read everything first: fail before training
     for t in records:                             # left if a run stopped between record and cleanup
         checkpoint_path(results, exp.id, t).unlink(missing_ok=True)
     todo = [(exp.id, t, seed, scale) for t in range(trials) if t not in records]
@@ -108,8 +117,7 @@ def run_trials(experiment, trials=None, *, scale="paper", results=None, seed=0,
                 if bar and time.perf_counter() - shown >= PROGRESS_EVERY:
                     show()
                 return
-            write_record(record_path(results, exp.id, rec["trial"]), rec)
-            checkpoint_path(results, exp.id, rec["trial"]).unlink(missing_ok=True)
+            store(results, rec)
             records[rec["trial"]] = rec
             running.pop(rec["trial"], None)
             seqs += rec["sequences_trained"]

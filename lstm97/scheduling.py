@@ -9,6 +9,7 @@ import uuid
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing import Manager, get_context
 
 from . import engine, lanes, lanevec
@@ -28,12 +29,14 @@ class Progress:
 
 @dataclass
 class _Running:
-    """A trial in a lane: its generator and the chunk it waits to have trained."""
+    """A trial in a lane: its generator, the chunk it waits to have trained, its experiment (whose
+    learning rate and update timing train the chunk) and what ``progress`` calls it."""
     gen: object
     net: object
     batch: object
     n: int
-    trial: int
+    exp: object
+    item: object
 
 
 def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=lanes.LANES,
@@ -42,43 +45,60 @@ def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=lanes.L
 
     ``next_trial()`` gives the next trial number to start (None: no more); ``emit(record)`` gets
     each record as soon as its trial ends, and a freed lane takes the next trial. Every trial's
-    record is the one ``run_trial`` gives it alone. Trials that need another learner, or whose
-    masks differ at the moment (2a/2b before the cell is added), train in separate groups; a
-    group of at most ``lanes.SOLO`` trials (the last trials of a row) trains in the single-trial
-    engine with the lanes' exp, which costs less than a pass of all lanes and gives the same.
+    record is the one ``run_trial`` gives it alone (``train_lanes``).
     ``checkpoints``: the results folder, where each trial keeps its checkpoint (None: none).
     ``progress(trial, n)``, if given, hears after each chunk how many sequences a running
     trial has trained so far.
     """
     exp = get(experiment) if isinstance(experiment, str) else experiment
-    name = learner_of(exp)
 
-    def ckpt(t):
-        return None if checkpoints is None else checkpoint_path(checkpoints, exp.id, t)
-    if name != LANES:
-        while (t := next_trial()) is not None:
-            look = None if progress is None else (lambda n, net, t=t: progress(t, n))
-            emit(run_trial(exp, t, seed, scale, keep_weights(exp, t), look, engine=name,
-                           checkpoint=ckpt(t)))
-        return
+    def next_item():
+        t = next_trial()
+        return None if t is None else (exp, t, seed)
+    train_lanes(next_item, emit, scale, width, checkpoints,
+                None if progress is None else lambda item, n: progress(item[1], n))
+
+
+def train_lanes(next_item, emit, scale="paper", width=lanes.LANES, checkpoints=None, progress=None):
+    """Train trials of any experiments at once in the lane engine, ``width`` at a time.
+
+    ``next_item()`` gives the next (Experiment, trial, seed) to start (None: no more);
+    ``emit(record)`` gets each record as soon as its trial ends, and a freed lane takes the
+    next trial. Every trial's record is the one ``run_trial`` gives it alone. Trials share a
+    kernel call where ``lanes.train_batches`` allows it (``_groups``: the same topology and
+    masks, learning rate, update timing and input layout), so trials of several experiments
+    train side by side, and 2a/2b trials before their cell is added apart from those after; a
+    group of at most ``lanes.SOLO`` trials (the last trials of a group) trains in the
+    single-trial engine with the lanes' exp, which costs less than a pass of all lanes and
+    gives the same. A trial whose learner is not the lanes' trains alone as it comes.
+    ``checkpoints``: the results folder (None: no checkpoints). ``progress(item, n)``, if
+    given, hears after each chunk how many sequences a running trial has trained so far.
+    """
     active = []
 
     def refill():
-        while len(active) < width and (t := next_trial()) is not None:
-            gen = chunks(exp, t, seed, scale, keep_weights(exp, t), None, name, ckpt(t))
+        while len(active) < width and (item := next_item()) is not None:
+            exp, t, seed = item
+            name = learner_of(exp)
+            ckpt = None if checkpoints is None else checkpoint_path(checkpoints, exp.id, t)
+            if name != LANES:
+                look = None if progress is None else (lambda n, net, item=item: progress(item, n))
+                emit(run_trial(exp, t, seed, scale, keep_weights(exp, t), look, engine=name, checkpoint=ckpt))
+                continue
+            gen = chunks(exp, t, seed, scale, keep_weights(exp, t), None, name, ckpt)
             try:
-                active.append(_Running(gen, *next(gen), t))
+                active.append(_Running(gen, *next(gen), exp, item))
             except StopIteration as stop:
                 emit(stop.value)
 
     refill()
     while active:
         for group in _groups(active):
-            for a, result in zip(group, _train_group(exp, group)):
+            for a, result in zip(group, _train_group(group)):
                 try:
                     a.net, a.batch, a.n = a.gen.send(result)
                     if progress is not None:
-                        progress(a.trial, a.n)
+                        progress(a.item, a.n)
                 except StopIteration as stop:
                     emit(stop.value)
                     a.gen = None
@@ -87,16 +107,19 @@ def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=lanes.L
 
 
 def _groups(active):
-    """The running trials in groups that can share lanes: same topology, same masks."""
+    """The running trials in groups that can share lanes: same topology and masks, learning
+    rate, update timing and number of inputs per step (lanes.train_batches)."""
     groups = {}
     for a in active:
-        key = (lanes._topology(a.net),) + tuple(a.net.masks[k].tobytes() for k in lanes.KEYS)
+        key = ((lanes._topology(a.net),) + tuple(a.net.masks[k].tobytes() for k in lanes.KEYS)
+               + (a.exp.lr, a.exp.update, a.batch.x_idx.shape[1]))
         groups.setdefault(key, []).append(a)
     return list(groups.values())
 
 
-def _train_group(exp, group):
+def _train_group(group):
     """One chunk of every trial of the group: [(stats, diverged, its share of the core seconds)]."""
+    exp = group[0].exp
     t0 = time.perf_counter()
     if len(group) > lanes.SOLO:
         out = lanes.train_batches([a.net for a in group], [a.batch for a in group], exp.lr, exp.update)
@@ -117,29 +140,51 @@ def _die_with_parent():
         pass
 
 
+def _reporter(done, key):
+    """A worker's (progress, emit): ``emit(record)`` puts the record on the queue ``done``;
+    ``progress(k, n)`` notes that the running trial ``k`` has trained n sequences and, every
+    PROGRESS_EVERY seconds, puts a Progress of all its running trials there. ``key(record)``
+    is what progress calls the record's trial."""
+    latest, sent = {}, [time.perf_counter() - PROGRESS_EVERY]
+
+    def progress(k, n):
+        latest[k] = n
+        if time.perf_counter() - sent[0] >= PROGRESS_EVERY:
+            done.put(Progress(dict(latest)))
+            sent[0] = time.perf_counter()
+
+    def emit(rec):
+        latest.pop(key(rec), None)
+        done.put(rec)
+    return progress, emit
+
+
 def _lane_job(exp_id, seed, scale, pending, done, width, checkpoints=None):
     """One worker's share of a run: trials taken from the queue ``pending`` until it gives
     None, ``width`` at a time in lanes; each record goes to the queue ``done`` as soon as its
     trial ends, and every PROGRESS_EVERY seconds a Progress of its running trials."""
     ended = False
-    latest, sent = {}, [time.perf_counter() - PROGRESS_EVERY]
 
     def next_trial():
         nonlocal ended
         t = None if ended else pending.get()
         ended = t is None
         return t
-
-    def progress(t, n):
-        latest[t] = n
-        if time.perf_counter() - sent[0] >= PROGRESS_EVERY:
-            done.put(Progress(dict(latest)))
-            sent[0] = time.perf_counter()
-
-    def emit(rec):
-        latest.pop(rec["trial"], None)
-        done.put(rec)
+    progress, emit = _reporter(done, lambda rec: rec["trial"])
     run_lanes(exp_id, next_trial, emit, seed, scale, width, checkpoints, progress)
+
+
+def task_job(scale, pending, done, checkpoints=None):
+    """One worker's share of a queue of tasks: tasks taken from the queue ``pending`` until it
+    gives None, each a list of [experiment id, trial, seed] trained at once (``train_lanes``,
+    as many lanes as the task has trials); each record goes to the queue ``done`` as soon as
+    its trial ends, and every PROGRESS_EVERY seconds a Progress of its running trials, each
+    named (experiment id, trial)."""
+    progress, emit = _reporter(done, lambda rec: (rec["experiment"], rec["trial"]))
+    while (task := pending.get()) is not None:
+        items = iter([(get(e), t, s) for e, t, s in task])
+        train_lanes(lambda: next(items, None), emit, scale, len(task), checkpoints,
+                    lambda item, n: progress((item[0].id, item[1]), n))
 
 
 def width(n_trials, n_workers, most=lanes.LANES):
@@ -203,18 +248,18 @@ def pool(n_workers):
     return ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn"), initializer=_die_with_parent)
 
 
-def run_pool(n_workers, exp_id, seed, scale, trials, finished, most, checkpoints=None):
-    """Local processes, each training its lanes (at most ``most``) from one shared queue of trials."""
+def run_local(n_workers, job, items, finished, lanes_env=None):
+    """``n_workers`` local processes, each running ``job(pending, done)``: ``pending`` holds
+    ``items`` and then a None per worker; each message a job puts on ``done`` goes to
+    ``finished`` as it comes. ``lanes_env``: the workers' LSTM97_LANES (None: this one's)."""
     with Manager() as manager:
         pending, done = manager.Queue(), manager.Queue()
-        for t in trials + [None] * n_workers:
-            pending.put(t)
-        share = width(len(trials), n_workers, most)
+        for item in list(items) + [None] * n_workers:
+            pending.put(item)
         workers = pool(n_workers)
         try:
-            with environment("LSTM97_LANES", kernel_width(share)):   # a process starts at each submit
-                jobs = [workers.submit(_lane_job, exp_id, seed, scale, pending, done, share, checkpoints)
-                        for _ in range(n_workers)]
+            with environment("LSTM97_LANES", lanes_env):   # a process starts at each submit
+                jobs = [workers.submit(job, pending, done) for _ in range(n_workers)]
             _drain(done, jobs, finished)
         except KeyboardInterrupt:      # finished trials are on disk; queued ones never start
             running = list((getattr(workers, "_processes", None) or {}).values())
@@ -223,6 +268,13 @@ def run_pool(n_workers, exp_id, seed, scale, trials, finished, most, checkpoints
                 proc.terminate()
             raise
         workers.shutdown()
+
+
+def run_pool(n_workers, exp_id, seed, scale, trials, finished, most, checkpoints=None):
+    """Local processes, each training its lanes (at most ``most``) from one shared queue of trials."""
+    share = width(len(trials), n_workers, most)
+    run_local(n_workers, partial(_lane_job, exp_id, seed, scale, width=share, checkpoints=checkpoints),
+              trials, finished, kernel_width(share))
 
 
 def connect(scheduler, timeout=5):
@@ -236,14 +288,15 @@ def connect(scheduler, timeout=5):
 
 class _DaskQueue:
     """A named distributed.Queue with the put/get(timeout) of a multiprocessing queue. Items
-    travel as JSON text: Dask's own transport would turn the records' lists into tuples."""
+    travel as JSON text: Dask's own transport would turn the records' lists into tuples. A
+    Progress travels as its pairs, its trials' names as lists, and comes back with tuples."""
 
     def __init__(self, name, client=None):
         from distributed import Queue
         self.q = Queue(name, client=client)
 
     def put(self, item):
-        self.q.put(json.dumps({"progress": item.running} if isinstance(item, Progress) else item))
+        self.q.put(json.dumps({"progress": list(item.running.items())} if isinstance(item, Progress) else item))
 
     def get(self, timeout=None):
         try:
@@ -251,13 +304,29 @@ class _DaskQueue:
         except TimeoutError:
             raise queue.Empty from None
         if isinstance(item, dict) and "progress" in item:
-            return Progress({int(t): n for t, n in item["progress"].items()})
+            return Progress({tuple(k) if isinstance(k, list) else k: n for k, n in item["progress"]})
         return item
 
 
-def _dask_lane_job(exp_id, seed, scale, names, width):
-    """_lane_job on a Dask worker, with the run's two queues found by name."""
-    _lane_job(exp_id, seed, scale, _DaskQueue(names[0]), _DaskQueue(names[1]), width)
+def threads(client):
+    """The worker threads of a Dask cluster."""
+    return max(1, sum(client.nthreads().values()))
+
+
+def _with_queues(job, names):
+    """``job(pending, done)`` on a Dask worker, with the run's two queues found by name."""
+    job(_DaskQueue(names[0]), _DaskQueue(names[1]))
+
+
+def run_on_dask(client, n, job, items, finished):
+    """``job(pending, done)`` on ``n`` worker threads of the cluster, all fed from one Dask queue
+    of ``items`` (then a None per job); each message comes back to ``finished`` as it is put."""
+    names = (f"lstm97-pending-{uuid.uuid4().hex}", f"lstm97-done-{uuid.uuid4().hex}")
+    pending, done = _DaskQueue(names[0], client), _DaskQueue(names[1], client)
+    for item in list(items) + [None] * n:
+        pending.put(item)
+    jobs = [client.submit(_with_queues, job, names, pure=False) for _ in range(n)]
+    _drain(done, jobs, finished)
 
 
 def run_dask(scheduler, exp_id, seed, scale, trials, finished, most):
@@ -265,13 +334,8 @@ def run_dask(scheduler, exp_id, seed, scale, trials, finished, most):
     records come back one by one as their trials end."""
     client = connect(scheduler)
     try:
-        n = min(len(trials), max(1, sum(client.nthreads().values())))
-        names = (f"lstm97-pending-{uuid.uuid4().hex}", f"lstm97-done-{uuid.uuid4().hex}")
-        pending, done = _DaskQueue(names[0], client), _DaskQueue(names[1], client)
-        for t in trials + [None] * n:
-            pending.put(t)
-        jobs = [client.submit(_dask_lane_job, exp_id, seed, scale, names, width(len(trials), n, most),
-                              pure=False) for _ in range(n)]
-        _drain(done, jobs, finished)
+        n = min(len(trials), threads(client))
+        run_on_dask(client, n, partial(_lane_job, exp_id, seed, scale, width=width(len(trials), n, most)),
+                    trials, finished)
     finally:
         client.close()

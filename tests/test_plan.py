@@ -1,4 +1,5 @@
-"""make reproduce's plan (lstm97/plan.py): what each notebook trains, the estimated time, one bar."""
+"""make reproduce's plan (lstm97/plan.py): what each notebook trains, the estimated time, one bar;
+the plan command."""
 import re
 import subprocess
 import sys
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm97 import ablations, experiments, plan, readings
+from lstm97 import ablations, experiments, plan, readings, trialqueue
 from lstm97.runner import SMOKE, fingerprint, record_path, run_trials, write_record
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,38 +42,39 @@ def _fake_records(folder, exp_id, times):
     exp = experiments.get(exp_id)
     for t, seconds in enumerate(times):
         write_record(record_path(folder, exp_id, t),
-                     dict(experiment=exp_id, trial=t, config=fingerprint(exp, "paper"), success=True,
+                     dict(experiment=exp_id, trial=t, seed=0, config=fingerprint(exp, "paper"), success=True,
                           wall_time=seconds))
 
 
-def test_paper_estimates_are_the_mean_wall_time_of_the_records_over_the_workers(tmp_path):
+def test_paper_estimates_come_from_the_records_and_the_plan_packs_them(tmp_path):
     basis, results = tmp_path / "basis", tmp_path / "results"
-    _fake_records(basis, "6a", [10.0, 30.0])                # 6a: 20 s a trial; 6b: no records
+    _fake_records(basis, "6a", [10.0, 30.0])                # trials 0, 1 of 6a: 10 s and 30 s
     _fake_records(results, "6a", [1.0] * 5)                 # trials 0-4 are done already
-    assert plan.trial_seconds("6a", "paper", basis) == 20.0
-    assert plan.trial_seconds("6a+full", "paper", basis) == 20.0     # a reading: its main run's
-    assert plan.trial_seconds("6b", "paper", basis) is None
-    steps = plan.make_plan([NB["06"]], "paper", results, basis)[0][1]
-    assert [(s.experiment, s.missing[0], len(s.missing), s.seconds) for s in steps] == \
-        [("6a", 5, 15, 20.0), ("6b", 0, 10, None)]
-    assert plan.totals(steps) == (25, 300.0, 10)
-    lines = plan.describe(plan.make_plan([NB["06"], NB["07"]], "paper", results, basis), 4)
-    assert re.search(r"06_temporal_order +25 trials of +2 experiments, estimated +0\.02 h \(1\.2 min\) "
-                     r"\(no estimate for 10 of them\)", lines[0])
+    seconds = trialqueue.estimator("paper", basis)
+    assert seconds(("6a", 1, 0)) == 30.0                    # its own record
+    assert seconds(("6a", 7, 0)) == 20.0                    # the mean of the experiment's
+    assert seconds(("6a+full", 0, 0)) == 20.0               # a reading not run: its main run's
+    assert seconds(("6b", 0, 0)) is None
+    p = plan.make_plan([NB["06"], NB["07"]], "paper", results, 4, basis)
+    steps = p.notebooks[0][1]
+    assert [(s.experiment, s.missing[0], len(s.missing)) for s in steps] == [("6a", 5, 15), ("6b", 0, 10)]
+    assert sorted(t for task in p.tasks for t in task.trials) == sorted(
+        [("6a", t, 0) for t in range(5, 20)] + [("6b", t, 0) for t in range(10)])
+    assert p.hours() == trialqueue.wall_time(p.tasks, 4) / 3600
+    lines = plan.describe(p)
+    assert re.search(r"06_temporal_order +25 trials of +2 experiments, +100\.0% of the time", lines[0])
     assert "07_summary" in lines[1] and "nothing to train" in lines[1]
-    assert lines[-1] == "25 trials, estimated 0.02 h on 4 workers (1.2 min)"   # 300 s / 4 = 75 s
+    assert lines[-1] == f"25 trials, estimated {p.hours():.1f} h on 4 workers"
 
 
 def test_smoke_estimates_count_trials_and_no_notebook_trains_a_trial_twice(tmp_path):
-    p = plan.make_plan([NB["01"], NB["08"]], "smoke", tmp_path)
-    first, study = p[0][1], p[1][1]
+    p = plan.make_plan([NB["01"], NB["08"]], "smoke", tmp_path, 2)
+    first, study = p.notebooks[0][1], p.notebooks[1][1]
     assert {s.experiment for s in first} >= {"1-1", "1-rtrl3"}
     assert "1-1" not in {s.experiment for s in study}      # 01 trains 2 of 1-1; 08 wants 1
-    trials, seconds, unknown = plan.totals(first + study)
-    assert trials == 2 * len(first) + len(study) and unknown == 0
-    assert seconds == pytest.approx(trials * plan.SMOKE_SECONDS)
-    assert plan.describe(p, 2)[-1] == (f"{trials} trials, estimated {seconds / 2 / 3600:.2f} h on 2 workers "
-                                       f"({seconds / 2 / 60:.1f} min)")
+    trials = sum(len(task.trials) for task in p.tasks)
+    assert trials == 2 * len(first) + len(study)
+    assert plan.describe(p)[-1] == f"{trials} trials, estimated {p.hours():.1f} h on 2 workers"
 
 
 def test_run_trials_reports_each_record_to_a_progress_function_and_draws_no_bar(tmp_path, capsys):
@@ -91,9 +93,48 @@ def test_reproduce_prints_the_plan_then_trains_with_one_bar_and_the_notebook_tra
     out = run.stdout
     last = out.index(f"{SMOKE['trials']} trials, estimated ")
     assert out.index("05_multiplication") < last < out.index(f"== {notebook}")
-    assert re.search(r"\n2 trials, estimated \d+\.\d\d h on \d+ workers \(\d+\.\d min\)\n", out)
+    assert re.search(r"\n2 trials, estimated \d+\.\d h on \d+ workers\n", out)
     assert "plan did not list" not in out and "trained 2 trials" in out
     bars = [line for line in run.stderr.replace("\r", "\n").splitlines() if "%|" in line]
     assert bars and all(line.startswith("reproduce:") for line in bars)     # one bar, no per-row bar
     assert sorted(p.name for p in (tmp_path / "5").iterdir()) == ["trial_000.json", "trial_001.json"]
     assert (tmp_path / "notebooks" / notebook.name).exists()
+
+
+def test_the_plan_command_ends_with_trials_hours_and_workers(capsys):
+    from lstm97.__main__ import main
+    assert main(["plan", "--scale", "smoke", "--workers", "3", "--notebooks", "05", "6"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "05_multiplication" in out[1] and "06_temporal_order" in out[2]
+    assert re.fullmatch(r"6 trials, estimated \d+\.\d h on 3 workers", out[-1])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--workers", "0"], "argument --workers: expected a positive integer, got 0"),
+    (["--notebooks", "01", "12"], "argument --notebooks: no notebook 12"),
+    (["--scale", "huge"], "argument --scale: invalid choice: 'huge'"),
+])
+def test_the_plan_command_rejects_bad_input_in_one_line_with_exit_2(args, message, capsys):
+    from lstm97.__main__ import main
+    assert main(["plan", *args]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and message in err and err.count("\n") == 1
+
+
+def test_the_bar_moves_as_trials_train_and_end(tmp_path, monkeypatch, capsys):
+    """train() passes the plan's tasks to the queue; a Progress moves the bar by the trained
+    part of a trial's budget, a record by the whole trial."""
+    from lstm97.runner import Progress
+    p = plan.make_plan([NB["05"]], "smoke", tmp_path, 1)
+    seen = []
+
+    def fake_run(tasks, scale, results, workers, scheduler, heard):
+        seen.append([t.trials for t in tasks])
+        heard(Progress({("5", 0): 1000, ("5", 1): 500}))
+        heard(dict(experiment="5", trial=0))
+        heard(Progress({("5", 0): 2000, ("5", 1): 2000}))
+        heard(dict(experiment="5", trial=1))
+    monkeypatch.setattr(plan.trialqueue, "run", fake_run)
+    assert plan.train(p, "smoke", tmp_path) == 2
+    assert seen == [[t.trials for t in p.tasks]]
+    assert "100%" in capsys.readouterr().err.replace("\r", "\n").splitlines()[-1]

@@ -1,0 +1,155 @@
+"""One queue of trials across experiments (lstm97/trialqueue.py): the packing, the plan's list
+schedule, records equal to a row-by-row run, and resuming after an interrupt."""
+import json
+
+import pytest
+
+from lstm97 import experiments, lanes, scheduling, trial, trialqueue
+from lstm97.runner import Progress, keep_weights, run_trial, run_trials
+from lstm97.trialqueue import Task, group_seconds, lane_key, pack, wall_time
+
+SHARED = ("6a", "6a+in-bias-none")        # one net, learning rate and update: one lane key
+OTHER_NET = "6a+forget"                     # forget gates: another topology
+ALONE = "2a-rtrl-p4-lr1"                    # RTRL: no lanes
+
+
+def strip(rec):
+    return {k: v for k, v in rec.items() if k != "wall_time"}
+
+
+def test_lane_keys_join_rows_of_one_net_and_keep_others_apart():
+    assert lane_key("6a") == lane_key("6a+in-bias-none") is not None
+    assert lane_key(OTHER_NET) != lane_key("6a") and lane_key("2a+step") != lane_key("2a")
+    assert lane_key(ALONE) is None
+
+
+def test_trials_of_several_rows_fill_lane_groups_longest_first_and_others_go_alone():
+    items = [(e, t, 0) for e in SHARED for t in range(20)] + [(OTHER_NET, t, 0) for t in range(5)] \
+        + [(ALONE, t, 0) for t in range(3)]
+    seconds = lambda item: 100.0 + item[1] + (50 if item[0] == SHARED[1] else 0)
+    tasks = pack(items, seconds, workers=1)
+    assert sorted(i for t in tasks for i in t.trials) == sorted(items)     # each trial once
+    assert [t.seconds for t in tasks] == sorted((t.seconds for t in tasks), reverse=True)
+    groups = [t for t in tasks if t.lanes]
+    assert sorted(len(g.trials) for g in groups) == [5, 8, 16, 16]        # 40 trials of one key: 16, 16, 8
+    for g in groups:
+        assert len({lane_key(e) for e, _, _ in g.trials}) == 1
+        assert g.seconds == group_seconds([seconds(i) for i in g.trials])
+    first = max((g for g in groups if g.trials[0][0] in SHARED), key=lambda g: g.seconds)
+    assert {e for e, _, _ in first.trials} == {SHARED[1]} and len(first.trials) == 16   # the longest 16
+    mixed = [g for g in groups if {e for e, _, _ in g.trials} == set(SHARED)]
+    assert len(mixed) == 1 and len(mixed[0].trials) == 16                 # a group across the two rows
+    assert [t.trials for t in tasks if not t.lanes] == [[(ALONE, t, 0)] for t in (2, 1, 0)]
+
+
+def test_a_lane_group_costs_its_passes_and_then_its_last_trials_one_by_one():
+    solo = lanes.SOLO
+    times = [100.0] * (solo + 1) + [10.0] * 6
+    assert group_seconds(times) == trialqueue.PASS[lanes.LANES] * 100.0
+    assert group_seconds([500.0] + times[1:]) == trialqueue.PASS[lanes.LANES] * 100.0 + 400.0
+    assert group_seconds([7.0] * solo) == 7.0 * solo          # SOLO or fewer: one after another
+
+
+def test_the_plan_is_a_list_schedule_longest_first():
+    tasks = [Task([("x", i, 0)], s, False) for i, s in enumerate([3, 5, 3, 4])]
+    assert wall_time(tasks, 2) == 8           # 5 | 4, then 3 -> 4 + 3, then 3 -> 5 + 3
+    assert wall_time(tasks, 1) == 15 and wall_time(tasks, 9) == 5 and wall_time([], 4) == 0
+
+
+def test_with_more_workers_the_longest_trial_leaves_its_group_when_that_ends_sooner():
+    items = [("6a", t, 0) for t in range(16)]
+    seconds = lambda item: 1000.0 if item[1] == 0 else 10.0
+    one = pack(items, seconds, workers=1)
+    assert [len(t.trials) for t in one] == [16]                         # fewest core seconds
+    two = pack(items, seconds, workers=2)
+    assert two[0].trials == [("6a", 0, 0)] and not two[0].lanes and [len(t.trials) for t in two] == [1, 15]
+    assert wall_time(two, 2) < wall_time(one, 2)
+
+
+def test_a_queue_on_two_processes_gives_the_records_of_a_row_by_row_run(tmp_path):
+    """Two rows share a lane group, an RTRL row trains alone; every record is the one the
+    row-by-row run gives (wall time aside), whichever worker trained it."""
+    jobs = [(SHARED[0], 3, 0), (SHARED[1], 3, 0), (ALONE, 2, 0)]
+    items = trialqueue.missing(jobs, tmp_path / "queue", "smoke")
+    tasks = pack(items, trialqueue.estimator("smoke", None), workers=1)
+    assert [len(t.trials) for t in tasks] == [6, 1, 1] and tasks[0].lanes
+    heard = []
+    trialqueue.run(tasks, "smoke", tmp_path / "queue", 2, heard=heard.append)
+    assert sorted((r["experiment"], r["trial"]) for r in heard if not isinstance(r, Progress)) == \
+        sorted((e, t) for e, t, _ in items)
+    for exp_id, n, seed in jobs:
+        rows = run_trials(exp_id, n, scale="smoke", results=tmp_path / "rows", workers=1, progress=False)
+        for rec in rows:
+            queued = json.loads((tmp_path / "queue" / exp_id / f"trial_{rec['trial']:03d}.json").read_text())
+            assert strip(queued) == strip(rec), (exp_id, rec["trial"])
+    assert trialqueue.missing(jobs, tmp_path / "queue", "smoke") == []
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_an_interrupted_queue_resumes_from_records_and_checkpoints(tmp_path, monkeypatch):
+    """Stopped at its first record, the queue has one record and a checkpoint of every other
+    trial of the lane group; run again, it repeats no record, resumes those trials from their
+    checkpoints, trains the task never started, and every record is the trial's alone."""
+    monkeypatch.setattr(trial, "CHECKPOINT_EVERY", 0.0)
+    monkeypatch.setattr(trial, "_chunk_size", lambda exp, task: 500)
+    results = tmp_path / "res"
+    jobs = [(SHARED[0], 3, 0), (SHARED[1], 3, 0), (ALONE, 1, 0)]
+    calls = []
+    train_batches = lanes.train_batches
+    monkeypatch.setattr(lanes, "train_batches", lambda nets, *a: calls.append(len(nets)) or train_batches(nets, *a))
+
+    def stop_at_first_record(message):
+        if not isinstance(message, Progress):
+            raise _Stop
+    tasks = pack(trialqueue.missing(jobs, results, "smoke"), trialqueue.estimator("smoke", None), workers=1)
+    with pytest.raises(_Stop):
+        trialqueue.run(tasks, "smoke", results, 1, heard=stop_at_first_record)
+    assert calls and max(calls) == 6                   # both rows in one kernel call
+    first = {p: p.stat().st_mtime_ns for p in results.glob("*/trial_*.json")}
+    assert len(first) == 1 and len(list(results.glob("*/trial_*.checkpoint"))) == 5
+
+    load, resumed = trial.load_checkpoint, []
+
+    def spy(path, key):
+        state = load(path, key)
+        if state is not None:
+            resumed.append((key["experiment"], key["trial"], state.n))
+        return state
+    monkeypatch.setattr(trial, "load_checkpoint", spy)
+    left = trialqueue.missing(jobs, results, "smoke")
+    assert len(left) == 6
+    heard = []
+    trialqueue.run(pack(left, trialqueue.estimator("smoke", None), workers=1), "smoke", results, 1,
+                   heard=heard.append)
+    assert len(resumed) == 5 and all(n == 1500 for _, _, n in resumed)
+    assert sorted((r["experiment"], r["trial"]) for r in heard if not isinstance(r, Progress)) == \
+        sorted((e, t) for e, t, _ in left)
+    assert all(p.stat().st_mtime_ns == stamp for p, stamp in first.items())
+    assert not list(results.glob("*/trial_*.checkpoint"))
+    for exp_id, n, _ in jobs:
+        for t in range(n):
+            rec = json.loads((results / exp_id / f"trial_{t:03d}.json").read_text())
+            alone = run_trial(exp_id, t, scale="smoke", keep_weights=keep_weights(experiments.get(exp_id), t))
+            assert strip(rec) == strip(alone), (exp_id, t)
+
+
+def test_a_queue_on_a_dask_cluster_gives_the_records_of_a_local_one(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    jobs = [(SHARED[0], 3, 0), (SHARED[1], 3, 0)]
+    tasks = pack(trialqueue.missing(jobs, tmp_path, "smoke"), trialqueue.estimator("smoke", None), workers=1)
+    assert [len(t.trials) for t in tasks] == [6]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        trialqueue.run(tasks, "smoke", tmp_path / "dask", 2, scheduler=cluster.scheduler_address)
+        with distributed.Client(cluster) as client:        # progress keeps its trials' names
+            q = scheduling._DaskQueue("progress", client)
+            q.put(Progress({("6a", 1): 500, 3: 250}))
+            assert q.get(timeout=10) == Progress({("6a", 1): 500, 3: 250})
+    trialqueue.run(tasks, "smoke", tmp_path / "local", 1)
+    for p in sorted((tmp_path / "local").glob("*/trial_*.json")):
+        assert strip(json.loads(p.read_text())) == \
+            strip(json.loads((tmp_path / "dask" / p.relative_to(tmp_path / "local")).read_text()))
+    assert len(list((tmp_path / "dask").glob("*/trial_*.json"))) == 6
