@@ -170,6 +170,11 @@ def _time(seconds):
     return f"{seconds / 3600:.1f} h" if seconds >= 360 else f"{seconds / 60:.1f} min"
 
 
+def hours_text(hours):
+    """Hours with one decimal, or two below an hour (a small run's 0.04 h is 2-3 minutes)."""
+    return f"{hours:.1f}" if hours >= 1 else f"{hours:.2f}"
+
+
 def describe(plan):
     """The plan in lines: one per notebook (its trials, their share of the whole estimated
     core time and that time), one on the tasks, then ``N trials, estimated H h on W workers``."""
@@ -191,7 +196,7 @@ def describe(plan):
                      f"{sum(len(t.trials) for t in groups):,} trials, {len(plan.tasks) - len(groups):,} "
                      f"single trials; {_time(total)} of one core, the longest task "
                      f"{_time(plan.tasks[0].seconds)}")
-    lines.append(f"{len(share):,} trials, estimated {plan.hours():.1f} h on {plan.workers} workers")
+    lines.append(f"{len(share):,} trials, estimated {hours_text(plan.hours())} h on {plan.workers} workers")
     return lines
 
 

@@ -64,7 +64,7 @@ def test_paper_estimates_come_from_the_records_and_the_plan_packs_them(tmp_path)
     lines = plan.describe(p)
     assert re.search(r"06_temporal_order +25 trials of +2 experiments, +100\.0% of the time", lines[0])
     assert "07_summary" in lines[1] and "nothing to train" in lines[1]
-    assert lines[-1] == f"25 trials, estimated {p.hours():.1f} h on 4 workers"
+    assert lines[-1] == f"25 trials, estimated {plan.hours_text(p.hours())} h on 4 workers"
 
 
 def test_smoke_estimates_count_trials_and_no_notebook_trains_a_trial_twice(tmp_path):
@@ -74,7 +74,7 @@ def test_smoke_estimates_count_trials_and_no_notebook_trains_a_trial_twice(tmp_p
     assert "1-1" not in {s.experiment for s in study}      # 01 trains 2 of 1-1; 08 wants 1
     trials = sum(len(task.trials) for task in p.tasks)
     assert trials == 2 * len(first) + len(study)
-    assert plan.describe(p)[-1] == f"{trials} trials, estimated {p.hours():.1f} h on 2 workers"
+    assert plan.describe(p)[-1] == f"{trials} trials, estimated {plan.hours_text(p.hours())} h on 2 workers"
 
 
 def test_run_trials_reports_each_record_to_a_progress_function_and_draws_no_bar(tmp_path, capsys):
@@ -93,7 +93,7 @@ def test_reproduce_prints_the_plan_then_trains_with_one_bar_and_the_notebook_tra
     out = run.stdout
     last = out.index(f"{SMOKE['trials']} trials, estimated ")
     assert out.index("05_multiplication") < last < out.index(f"== {notebook}")
-    assert re.search(r"\n2 trials, estimated \d+\.\d h on \d+ workers\n", out)
+    assert re.search(r"\n2 trials, estimated \d+\.\d+ h on \d+ workers\n", out)
     assert "plan did not list" not in out and "trained 2 trials" in out
     bars = [line for line in run.stderr.replace("\r", "\n").splitlines() if "%|" in line]
     assert bars and all(line.startswith("reproduce:") for line in bars)     # one bar, no per-row bar
@@ -106,7 +106,7 @@ def test_the_plan_command_ends_with_trials_hours_and_workers(capsys):
     assert main(["plan", "--scale", "smoke", "--workers", "3", "--notebooks", "05", "6"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "05_multiplication" in out[1] and "06_temporal_order" in out[2]
-    assert re.fullmatch(r"6 trials, estimated \d+\.\d h on 3 workers", out[-1])
+    assert re.fullmatch(r"6 trials, estimated \d+\.\d+ h on 3 workers", out[-1])
 
 
 @pytest.mark.parametrize("args, message", [
