@@ -27,7 +27,7 @@ from functools import partial
 import numba
 import numpy as np
 
-from . import bptt, elman, engine, fullgrad, guessing, lanes, rnn, rtrl
+from . import bptt, elman, engine, fullgrad, guessing, lanes, rnn, rnn_lanes, rtrl
 from .engine import train
 from .experiments import get
 from .network import LSTM97
@@ -347,6 +347,59 @@ def report_lanes(rows, limits):
     print("speed target (measured here, never asserted): lanes >= 4x single on each net")
 
 
+def competitor_lane_rows(budget, n_seq, L=LANES, p=100):
+    """RTRL (per-step updates) and BPTT (per-sequence) on Table 2's net at delay p, single-trial
+    (``rtrl.train_batch``, ``bptt.train_batch``) against L lanes (``rnn_lanes``), with the
+    readout's σ by exp_poly (the learners runner.RTRL_POLY, BPTT_POLY) and by libm's exp:
+    trial-steps per second, the two alternating and timed in CPU time of this thread, as
+    ``lane_rows``."""
+    task = NoiseFree(p)
+    batches = [task.sample(np.random.default_rng(l), n_seq) for l in range(L)]
+    steps = sum(int(b.starts[-1]) for b in batches)
+    rows = []
+    for name, single_train, lane_train, update in (("RTRL", rtrl.train_batch, rnn_lanes.train_rtrl, "step"),
+                                                    ("BPTT", bptt.train_batch, rnn_lanes.train_bptt, "sequence")):
+        for exp in ("poly", "libm"):
+            nets = [rnn.table2_net(p, seed=l) for l in range(L)]
+            lane_train(nets, [b.take([0]) for b in batches], 1.0, update, exp)        # compile or load
+            single_train(nets[0], batches[0].take([0]), 1.0, update, exp)
+
+            def single():
+                for net, b in zip(nets, batches):
+                    single_train(net, b, 1.0, update, exp)
+
+            def parallel():
+                lane_train(nets, batches, 1.0, update, exp)
+            t = {"single": [], "lanes": []}
+            t0 = time.perf_counter()
+            while time.perf_counter() - t0 < budget or not t["lanes"]:
+                for key, run in (("single", single), ("lanes", parallel)):      # interleaved: same load
+                    t1 = time.thread_time()
+                    run()
+                    t[key].append(time.thread_time() - t1)
+            pairs = np.array(t["single"]) / np.maximum(np.array(t["lanes"]), 1e-9)
+            rows.append({"learner": name, "update": update, "exp": exp, "p": p, "weights": nets[0].n_weights,
+                         "lanes": L, "single": steps / max(min(t["single"]), 1e-9),
+                         "parallel": steps / max(min(t["lanes"]), 1e-9), "pairs": float(np.median(pairs)),
+                         "runs": len(pairs)})
+    return rows
+
+
+def report_competitor_lanes(rows):
+    print("\nthe competitors in lanes (lstm97/rnn_lanes.py) beside their single-trial learners, "
+          f"Table 2's net (p={rows[0]['p']}, {rows[0]['weights']} weights):")
+    print("trial-steps per second with learning, the two run alternately on the same core (CPU time); "
+          "each lane is the single-trial learner bit for bit")
+    head = (f"{'learner':7s} {'update':8s} {'exp':4s} {'lanes':>5s} {'single':>9s} {'lanes':>9s} {'ratio':>6s} "
+            f"{'pairs':>6s} {'ns/step':>8s}")
+    print(head + "\n" + "-" * len(head))
+    for r in rows:
+        print(f"{r['learner']:7s} {r['update']:8s} {r['exp']:4s} {r['lanes']:5d} {r['single']:9.3g} "
+              f"{r['parallel']:9.3g} {r['parallel'] / r['single']:5.1f}x {r['pairs']:5.1f}x "
+              f"{1e9 / r['parallel']:8.1f}")
+    print("ratio: fastest lanes run over fastest single run; pairs: median ratio of adjacent runs")
+
+
 CELLS = [("1997 cell", {}), ("forget gates (2000 cell)", dict(forget_gates=True)),
          ("no input gate", dict(input_gates=False, input_gate_bias=None))]
 
@@ -508,6 +561,7 @@ def main(argv=None):
         limits = lane_limits(0.02 if quick else 0.5)
         updates = update_rows(0.05 if quick else 3.0, 4 if quick else 100, 2 if quick else LANES)
         cells = cell_rows(0.05 if quick else 2.0, n_seq, 4 if quick else LANES)
+        rival_lanes = competitor_lane_rows(0.05 if quick else 3.0, 2 if quick else n_seq // 4, 2 if quick else LANES)
     finally:
         if cpus:
             os.sched_setaffinity(0, cpus)
@@ -517,6 +571,7 @@ def main(argv=None):
     report_lanes(lane, limits)
     report_updates(updates)
     report_cells(cells)
+    report_competitor_lanes(rival_lanes)
     return rows, mem
 
 

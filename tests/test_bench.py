@@ -39,3 +39,12 @@ def test_quick_bench_prints_both_update_timings_of_the_2a_net(capsys):
     rows = bench.update_rows(0.0, 2, L=2)
     assert [r["update"] for r in rows] == ["sequence", "step"]
     assert all(r["weights"] == 10_504 and r["single"] > 0 and r["parallel"] > 0 for r in rows)
+
+
+def test_quick_bench_prints_rtrl_and_bptt_in_lanes_beside_their_single_trial_learners(capsys):
+    bench.main(["--quick"])
+    assert "the competitors in lanes" in capsys.readouterr().out
+    rows = bench.competitor_lane_rows(0.0, 2, L=2, p=4)
+    assert [(r["learner"], r["update"], r["exp"]) for r in rows] == [
+        ("RTRL", "step", "poly"), ("RTRL", "step", "libm"), ("BPTT", "sequence", "poly"), ("BPTT", "sequence", "libm")]
+    assert all(r["weights"] == 36 and r["single"] > 0 and r["parallel"] > 0 for r in rows)
