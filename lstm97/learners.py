@@ -1,7 +1,10 @@
 """The compiled learners, by the name records give them (``records.py``): each
 ``train_batch(net, batch, lr, update) -> (stats, diverged)``. A record is retrained with the
-learner its "engine" names (tests/test_records.py)."""
-from . import bptt, elman, engine, fullgrad, lanes, rtrl
+learner its "engine" names (tests/test_records.py). ``LANE_KERNELS``: the learners that can
+also train many trials at once, each lane bit for bit the learner alone."""
+from dataclasses import dataclass
+
+from . import bptt, elman, engine, fullgrad, lanes, rnn_lanes, rtrl
 from .records import BPTT, BPTT_POLY, ELMAN, ENGINE, FULL, GUESS, LANES, RTRL, RTRL_POLY
 
 LEARNERS = {ENGINE: engine.train_batch,
@@ -19,3 +22,38 @@ def learner_of(exp, lane_engine=True):
     if exp.gradient in BY_GRADIENT:
         return BY_GRADIENT[exp.gradient]
     return LANES if lane_engine else ENGINE
+
+
+def _lstm_key(net):
+    return (lanes._topology(net),) + tuple(net.masks[k].tobytes() for k in lanes.KEYS)
+
+
+@dataclass(frozen=True)
+class LaneKernel:
+    """A kernel that trains many trials at once, one per lane, each bit for bit what its
+    learner gives alone: ``train(nets, batches, lr, update)``; trials share a call if their
+    nets have one ``key(net)`` (and one learning rate, update timing and inputs per step);
+    ``supports(net)``, whether it trains that net at all. A group of at most ``solo`` trials
+    costs less trained one by one with ``single`` (the same bits); a call costs about ``cost``
+    single-trial steps per tick whatever the number of busy lanes (bench.py, 16 lanes)."""
+    train: object
+    key: object
+    supports: object
+    single: object
+    solo: int
+    cost: float
+
+
+LANE_KERNELS = {
+    # a pass of 16 lanes: 3.7-4.6 single-trial steps (lanes.SOLO)
+    LANES: LaneKernel(lambda nets, batches, lr, update: lanes.train_batches(nets, batches, lr, update),
+                      _lstm_key, lambda net: True,
+                      lambda net, batch, lr, update: engine.train_batch(net, batch, lr, update, exp="poly"),
+                      lanes.SOLO, {8: 2.5, 16: 4.15, 32: 8.65}[lanes.LANES]),
+    # Table 2's nets (rnn_lanes.supports): 16 lanes ran 1.8-1.9x the single-trial rate at p=100,
+    # a pass costing about 8.4 single-trial steps, so a group of 8 or fewer goes one by one
+    RTRL_POLY: LaneKernel(lambda nets, batches, lr, update: rnn_lanes.train_rtrl(nets, batches, lr, update, exp="poly"),
+                          rnn_lanes.group_key, rnn_lanes.supports, LEARNERS[RTRL_POLY], 8, 8.4 * lanes.LANES / 16),
+    BPTT_POLY: LaneKernel(lambda nets, batches, lr, update: rnn_lanes.train_bptt(nets, batches, lr, update, exp="poly"),
+                          rnn_lanes.group_key, rnn_lanes.supports, LEARNERS[BPTT_POLY], 8, 8.4 * lanes.LANES / 16),
+}

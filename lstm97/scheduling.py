@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from functools import partial
 from multiprocessing import Manager, get_context
 
-from . import engine, lanes, lanevec
+from . import lanes, lanevec
 from .experiments import get
-from .learners import learner_of
+from .learners import LANE_KERNELS, learner_of
 from .records import LANES, checkpoint_path, keep_weights
 from .trial import chunks, run_trial
 
@@ -30,13 +30,14 @@ class Progress:
 @dataclass
 class _Running:
     """A trial in a lane: its generator, the chunk it waits to have trained, its experiment (whose
-    learning rate and update timing train the chunk) and what ``progress`` calls it."""
+    learning rate and update timing train the chunk), what ``progress`` calls it and its learner."""
     gen: object
     net: object
     batch: object
     n: int
     exp: object
     item: object
+    name: str = LANES
 
 
 def run_lanes(experiment, next_trial, emit, seed=0, scale="paper", width=lanes.LANES,
@@ -68,9 +69,10 @@ def train_lanes(next_item, emit, scale="paper", width=lanes.LANES, checkpoints=N
     kernel call where ``lanes.train_batches`` allows it (``_groups``: the same topology and
     masks, learning rate, update timing and input layout), so trials of several experiments
     train side by side, and 2a/2b trials before their cell is added apart from those after; a
-    group of at most ``lanes.SOLO`` trials (the last trials of a group) trains in the
-    single-trial engine with the lanes' exp, which costs less than a pass of all lanes and
-    gives the same. A trial whose learner is not the lanes' trains alone as it comes.
+    group of at most ``solo`` trials (the last trials of a group) trains one by one in the
+    single-trial learner, which costs less than a pass of all lanes and gives the same. The
+    LSTM's lanes and those of RTRL and BPTT on Table 2's nets (``learners.LANE_KERNELS``) train
+    so; a trial of any other learner trains alone as it comes.
     ``checkpoints``: the results folder (None: no checkpoints). ``progress(item, n)``, if
     given, hears after each chunk how many sequences a running trial has trained so far.
     """
@@ -81,13 +83,13 @@ def train_lanes(next_item, emit, scale="paper", width=lanes.LANES, checkpoints=N
             exp, t, seed = item
             name = learner_of(exp)
             ckpt = None if checkpoints is None else checkpoint_path(checkpoints, exp.id, t)
-            if name != LANES:
+            if name not in LANE_KERNELS:
                 look = None if progress is None else (lambda n, net, item=item: progress(item, n))
                 emit(run_trial(exp, t, seed, scale, keep_weights(exp, t), look, engine=name, checkpoint=ckpt))
                 continue
             gen = chunks(exp, t, seed, scale, keep_weights(exp, t), None, name, ckpt)
             try:
-                active.append(_Running(gen, *next(gen), exp, item))
+                active.append(_Running(gen, *next(gen), exp, item, name))
             except StopIteration as stop:
                 emit(stop.value)
 
@@ -107,24 +109,26 @@ def train_lanes(next_item, emit, scale="paper", width=lanes.LANES, checkpoints=N
 
 
 def _groups(active):
-    """The running trials in groups that can share lanes: same topology and masks, learning
-    rate, update timing and number of inputs per step (lanes.train_batches)."""
+    """The running trials in groups that can share lanes: same learner, net key (topology and
+    masks), learning rate, update timing and number of inputs per step (learners.LaneKernel); a
+    net its kernel does not support is a group of its own."""
     groups = {}
     for a in active:
-        key = ((lanes._topology(a.net),) + tuple(a.net.masks[k].tobytes() for k in lanes.KEYS)
-               + (a.exp.lr, a.exp.update, a.batch.x_idx.shape[1]))
+        kernel = LANE_KERNELS[a.name]
+        net = kernel.key(a.net) if kernel.supports(a.net) else id(a)
+        key = (a.name, net, a.exp.lr, a.exp.update, a.batch.x_idx.shape[1])
         groups.setdefault(key, []).append(a)
     return list(groups.values())
 
 
 def _train_group(group):
     """One chunk of every trial of the group: [(stats, diverged, its share of the core seconds)]."""
-    exp = group[0].exp
+    exp, kernel = group[0].exp, LANE_KERNELS[group[0].name]
     t0 = time.perf_counter()
-    if len(group) > lanes.SOLO:
-        out = lanes.train_batches([a.net for a in group], [a.batch for a in group], exp.lr, exp.update)
-    else:       # cheaper one by one, bit for bit what the lanes give (lanes.SOLO)
-        out = [engine.train_batch(a.net, a.batch, exp.lr, exp.update, exp="poly") for a in group]
+    if len(group) > kernel.solo and kernel.supports(group[0].net):
+        out = kernel.train([a.net for a in group], [a.batch for a in group], exp.lr, exp.update)
+    else:       # cheaper one by one, bit for bit what the lanes give (LaneKernel.solo)
+        out = [kernel.single(a.net, a.batch, exp.lr, exp.update) for a in group]
     share = (time.perf_counter() - t0) / len(group)     # a trial's part of the core time
     return [(stats, bad, share) for stats, bad in out]
 

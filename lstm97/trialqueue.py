@@ -2,13 +2,14 @@
 trials, seed) jobs that a results folder lacks, ``pack`` forms them into tasks, ``wall_time``
 plans the tasks on W workers, ``run`` trains them.
 
-Tasks. Trials that can share the lane kernel's calls go into lane groups of up to
-``lanes.LANES`` trials across experiments: the lanes' learner, the same net topology and masks
-(``lanes._topology``), learning rate and update timing (``lane_key``). A group is one task; its
-trials start at once and train side by side (``scheduling.train_lanes``), its last
-``lanes.SOLO`` one by one in the single-trial engine. Every other trial is a task of its own:
-the learners without lanes (RTRL, BPTT, full gradient, guessing, Elman), and a lane trial that
-the rule below leaves out of a group (trained alone, with the lanes' exp). A lane trial's record
+Tasks. Trials that can share a lane kernel's calls (``learners.LANE_KERNELS``: the LSTM's, and
+RTRL's and BPTT's on Table 2's nets) go into lane groups of up to ``lanes.LANES`` trials across
+experiments: one learner, one net key (topology and masks), learning rate and update timing
+(``lane_key``). A group is one task; its trials start at once and train side by side
+(``scheduling.train_lanes``), its last ``solo`` one by one in the single-trial learner. Every
+other trial is a task of its own: the learners without lanes (full gradient, guessing, Elman,
+Table 1's RTRL nets), and a lane trial that the rule below leaves out of a group (trained
+alone, with the lanes' exp). A lane trial's record
 is the one it gets alone, so no record depends on the packing, and an interrupted run packs the
 trials still missing afresh, each resuming from its own checkpoint.
 
@@ -19,12 +20,12 @@ its trial-steps at the single-trial rate (core seconds per trial-step) of the ex
 records made by a single-trial learner, else of its main run's. Without a record of its own,
 the mean of the experiment's records so estimated, else of its main run's (a reading not run
 yet); without either, the mean of every other trial of the plan. At smoke scale every trial
-alone counts ``SMOKE_SECONDS``. A lane group: a pass of the kernel costs ``PASS`` single-trial
-steps whatever the number of busy lanes, so with its trials' times alone t1 >= t2 >= ... the
-group costs PASS * t(SOLO+1) for the passes, plus t1 - t(SOLO+1), ..., t(SOLO) - t(SOLO+1) for
-its last SOLO trials trained one by one.
+alone counts ``SMOKE_SECONDS``. A lane group: a pass of the kernel costs ``cost`` single-trial
+steps whatever the number of busy lanes (``LaneKernel.cost``), so with its trials' times alone
+t1 >= t2 >= ... the group costs cost * t(solo+1) for the passes, plus t1 - t(solo+1), ...,
+t(solo) - t(solo+1) for its last ``solo`` trials trained one by one.
 
-Packing. Per lane key the trials go longest first into groups of LANES (a group of SOLO
+Packing. Per lane key the trials go longest first into groups of LANES (a group of ``solo``
 trials or fewer becomes single trials), so trials of like length share a group. Then the rule
 for the longest trials: take the lane group that costs most; try taking its j longest trials
 out as single trials (j = 1 .. its size), or making it narrower (its later trials move on to
@@ -42,7 +43,7 @@ from itertools import chain
 from queue import SimpleQueue
 
 from . import experiments, lanes
-from .learners import learner_of
+from .learners import LANE_KERNELS, learner_of
 from .nets import make_net
 from .runner import LANES, Progress, load_records, recorded, store
 from .scheduling import connect, run_local, run_on_dask, task_job, threads
@@ -54,10 +55,6 @@ from .scheduling import connect, run_local, run_on_dask, task_job, threads
 # processes 2-5 s on a busy 2-core machine.
 SMOKE_SECONDS = 2.0
 
-# A pass of the lane kernel in steps of the single-trial engine with exp="poly", by kernel
-# width: the middle of the ranges measured for lanes.SOLO (bench.py's nets, one pinned core):
-# 2.3-2.7 at 8 lanes, 3.7-4.6 at 16, 7.3-10.0 at 32.
-PASS = {8: 2.5, 16: 4.15, 32: 8.65}
 
 
 @dataclass
@@ -86,13 +83,16 @@ def missing(jobs, results, scale):
 
 @cache
 def lane_key(exp_id):
-    """What trials must share to train in one lane group (lanes.train_batches): the topology
-    and masks of their net, learning rate and update timing; None for a learner without lanes."""
+    """What trials must share to train in one lane group (learners.LaneKernel): the learner, the
+    key of their net, learning rate and update timing; None for a learner without lanes or a net
+    its kernel does not train."""
     exp = experiments.get(exp_id)
-    if learner_of(exp) != LANES:
+    name = learner_of(exp)
+    kernel = LANE_KERNELS.get(name)
+    if kernel is None:
         return None
     net = make_net(exp)
-    return (lanes._topology(net), tuple(net.masks[k].tobytes() for k in lanes.KEYS), exp.lr, exp.update)
+    return (name, kernel.key(net), exp.lr, exp.update) if kernel.supports(net) else None
 
 
 def _single_rate(records):
@@ -139,13 +139,14 @@ def estimator(scale, basis):
     return seconds
 
 
-def group_seconds(times):
-    """Core seconds of trials trained at once in lanes, given their times alone (module docstring)."""
-    t = sorted(times, reverse=True)
-    if len(t) <= lanes.SOLO:
+def group_seconds(times, kernel=LANE_KERNELS[LANES]):
+    """Core seconds of trials trained at once in ``kernel``'s lanes, given their times alone
+    (module docstring)."""
+    t, solo = sorted(times, reverse=True), kernel.solo
+    if len(t) <= solo:
         return sum(t)
-    cut = t[lanes.SOLO]
-    return PASS[lanes.LANES] * cut + sum(x - cut for x in t[:lanes.SOLO])
+    cut = t[solo]
+    return kernel.cost * cut + sum(x - cut for x in t[:solo])
 
 
 def wall_time(tasks, workers):
@@ -157,17 +158,17 @@ def wall_time(tasks, workers):
     return max(free)
 
 
-def _split(trials, alone, first):
+def _split(trials, kernel, alone, first):
     """Tasks of one lane key's trials [(seconds, item)], longest first: the ``alone`` longest
-    single, the next ``first`` one group, the rest in groups of LANES; a group of SOLO trials or
-    fewer is single trials."""
+    single, the next ``first`` one group, the rest in groups of LANES; a group of the kernel's
+    ``solo`` trials or fewer is single trials."""
     rest = range(alone + first, len(trials), lanes.LANES)
     groups = [trials[i:i + 1] for i in range(alone)] + [trials[alone:alone + first]] \
         + [trials[i:i + lanes.LANES] for i in rest]
     tasks = []
     for g in groups:
-        if len(g) > lanes.SOLO:
-            tasks.append(Task([item for _, item in g], group_seconds([s for s, _ in g]), True))
+        if len(g) > kernel.solo:
+            tasks.append(Task([item for _, item in g], group_seconds([s for s, _ in g], kernel), True))
         else:
             tasks += [Task([item], s, False) for s, item in g]
     return tasks
@@ -191,7 +192,8 @@ def pack(items, seconds, workers):
     keys = list(keyed)
     trials = [sorted(keyed[k], key=lambda x: -x[0]) for k in keys]
     cuts = [(0, lanes.LANES)] * len(keys)           # per key: (its longest trials alone, first group)
-    parts = [_split(t, *c) for t, c in zip(trials, cuts)]
+    kernels = [LANE_KERNELS[k[0]] for k in keys]
+    parts = [_split(t, kl, *c) for t, kl, c in zip(trials, kernels, cuts)]
     planned = lambda parts: wall_time(single + list(chain(*parts)), workers)
     best = planned(parts)
     while True:
@@ -201,12 +203,12 @@ def pack(items, seconds, workers):
         i = top[1]
         alone, first = cuts[i]
         size = min(first, len(trials[i]) - alone)
-        options = [(alone + j, first) for j in range(1, size + 1)] + [(alone, g) for g in range(lanes.SOLO + 1, size)]
-        tried = [(planned(parts[:i] + [_split(trials[i], *o)] + parts[i + 1:]), o) for o in options]
+        options = [(alone + j, first) for j in range(1, size + 1)] + [(alone, g) for g in range(kernels[i].solo + 1, size)]
+        tried = [(planned(parts[:i] + [_split(trials[i], kernels[i], *o)] + parts[i + 1:]), o) for o in options]
         w, o = min(tried)
         if w >= best:
             break
-        best, cuts[i], parts[i] = w, o, _split(trials[i], *o)
+        best, cuts[i], parts[i] = w, o, _split(trials[i], kernels[i], *o)
     return sorted(single + list(chain(*parts)), key=lambda t: -t.seconds)
 
 

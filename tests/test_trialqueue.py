@@ -4,13 +4,14 @@ import json
 
 import pytest
 
-from lstm97 import experiments, lanes, scheduling, trial, trialqueue
+from lstm97 import experiments, lanes, rnn_lanes, scheduling, trial, trialqueue
 from lstm97.runner import Progress, keep_weights, run_trial, run_trials
+from lstm97.learners import LANE_KERNELS
 from lstm97.trialqueue import Task, group_seconds, lane_key, pack, wall_time
 
 SHARED = ("6a", "6a+in-bias-none")        # one net, learning rate and update: one lane key
 OTHER_NET = "6a+forget"                     # forget gates: another topology
-ALONE = "2a-rtrl-p4-lr1"                    # RTRL: no lanes
+ALONE = "1-rtrl3"                           # Table 1's RTRL net, several recurrent units: no lanes
 
 
 def strip(rec):
@@ -43,11 +44,12 @@ def test_trials_of_several_rows_fill_lane_groups_longest_first_and_others_go_alo
 
 
 def test_a_lane_group_costs_its_passes_and_then_its_last_trials_one_by_one():
-    solo = lanes.SOLO
-    times = [100.0] * (solo + 1) + [10.0] * 6
-    assert group_seconds(times) == trialqueue.PASS[lanes.LANES] * 100.0
-    assert group_seconds([500.0] + times[1:]) == trialqueue.PASS[lanes.LANES] * 100.0 + 400.0
-    assert group_seconds([7.0] * solo) == 7.0 * solo          # SOLO or fewer: one after another
+    for kernel in LANE_KERNELS.values():
+        solo, cost = kernel.solo, kernel.cost
+        times = [100.0] * (solo + 1) + [10.0] * 6
+        assert group_seconds(times, kernel) == cost * 100.0
+        assert group_seconds([500.0] + times[1:], kernel) == cost * 100.0 + 400.0
+        assert group_seconds([7.0] * solo, kernel) == 7.0 * solo      # solo or fewer: one after another
 
 
 def test_the_plan_is_a_list_schedule_longest_first():
@@ -83,6 +85,26 @@ def test_a_queue_on_two_processes_gives_the_records_of_a_row_by_row_run(tmp_path
             queued = json.loads((tmp_path / "queue" / exp_id / f"trial_{rec['trial']:03d}.json").read_text())
             assert strip(queued) == strip(rec), (exp_id, rec["trial"])
     assert trialqueue.missing(jobs, tmp_path / "queue", "smoke") == []
+
+
+def test_rtrl_and_bptt_rows_train_in_lane_groups_with_the_records_of_a_row_by_row_run(tmp_path, monkeypatch):
+    """Table 2's RTRL and BPTT rows go into lane groups of their own learner (rnn_lanes.py) and
+    give the records each trial gets alone."""
+    jobs = [("2a-rtrl-p4-lr1", 10, 0), ("2a-bptt-p100-lr1", 10, 0)]
+    items = trialqueue.missing(jobs, tmp_path / "queue", "smoke")
+    tasks = pack(items, trialqueue.estimator("smoke", None), workers=1)
+    assert sorted(len(t.trials) for t in tasks) == [10, 10] and all(t.lanes for t in tasks)
+    calls = []
+    for name in ("rtrl", "bptt"):
+        kernel = getattr(rnn_lanes, f"train_{name}")
+        monkeypatch.setattr(rnn_lanes, f"train_{name}",
+                            lambda nets, *a, k=kernel, **kw: calls.append(len(nets)) or k(nets, *a, **kw))
+    trialqueue.run(tasks, "smoke", tmp_path / "queue", 1)
+    assert calls and max(calls) == 10                 # the lanes trained them, not one by one
+    for exp_id, n, seed in jobs:
+        for rec in run_trials(exp_id, n, scale="smoke", results=tmp_path / "rows", workers=1, progress=False):
+            queued = json.loads((tmp_path / "queue" / exp_id / f"trial_{rec['trial']:03d}.json").read_text())
+            assert strip(queued) == strip(rec), (exp_id, rec["trial"])
 
 
 class _Stop(Exception):
