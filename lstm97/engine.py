@@ -73,6 +73,19 @@ def _fold(TI, TC, TF, c, n_in, p):
         TF[c, m] = p * TF[c, m]
 
 
+@njit(inline="always", error_model="numpy")
+def _net_input(W, R, j, bias, x_idx, x_val, t, z, nnz, nr):
+    """The net input of unit j (row j of W) at step t, Σ_u w_ju u over the sources
+    u = [x(t), z(t-1), 1] (eqs. 6-8), summed in the order bias, the nnz sparse inputs, the nr
+    recurrent sources (R: W's recurrent columns, a view that indexes them from 0)."""
+    acc = W[j, bias]
+    for m in range(nnz):
+        acc += W[j, x_idx[t, m]] * x_val[t, m]
+    for r in range(nr):
+        acc += R[j, r] * z[r]
+    return acc
+
+
 @njit(cache=True, error_model="numpy")
 def _kernel(W_in, W_out, W_c, W_f, W_k, M_in, M_out, M_c, M_f, M_k, S, n_in, ga, gb, ha, hb, h_identity,
             z0, input_gates, output_gates, forget_gates, shortcuts, learn, lr, step_update,
@@ -153,33 +166,13 @@ def _kernel(W_in, W_out, W_c, W_f, W_k, M_in, M_out, M_c, M_f, M_k, S, n_in, ga,
             # net inputs of gates and cells (eqs. 6-8), sources u = [x(t), z(t-1), 1]
             for j in range(B):
                 if input_gates:
-                    acc = W_in[j, bias]
-                    for m in range(nnz):
-                        acc += W_in[j, x_idx[t, m]] * x_val[t, m]
-                    for r in range(nr):
-                        acc += R_in[j, r] * z[r]
-                    net[j] = acc
+                    net[j] = _net_input(W_in, R_in, j, bias, x_idx, x_val, t, z, nnz, nr)
                 if forget_gates:
-                    acc = W_f[j, bias]
-                    for m in range(nnz):
-                        acc += W_f[j, x_idx[t, m]] * x_val[t, m]
-                    for r in range(nr):
-                        acc += R_f[j, r] * z[r]
-                    net[2 * B + C + j] = acc
+                    net[2 * B + C + j] = _net_input(W_f, R_f, j, bias, x_idx, x_val, t, z, nnz, nr)
                 if output_gates:
-                    acc = W_out[j, bias]
-                    for m in range(nnz):
-                        acc += W_out[j, x_idx[t, m]] * x_val[t, m]
-                    for r in range(nr):
-                        acc += R_out[j, r] * z[r]
-                    net[B + j] = acc
+                    net[B + j] = _net_input(W_out, R_out, j, bias, x_idx, x_val, t, z, nnz, nr)
             for c in range(C):
-                acc = W_c[c, bias]
-                for m in range(nnz):
-                    acc += W_c[c, x_idx[t, m]] * x_val[t, m]
-                for r in range(nr):
-                    acc += R_c[c, r] * z[r]
-                net[2 * B + c] = acc
+                net[2 * B + c] = _net_input(W_c, R_c, c, bias, x_idx, x_val, t, z, nnz, nr)
             # σ of all of them in one loop, which vectorises with exp_poly
             sigma_array(net, y, U, exact)
             if not output_gates:

@@ -136,6 +136,25 @@ def _local(rows):
     return a
 
 
+@njit(inline="always")
+def _local_flat(rows):
+    """_local(rows), and the same memory as one flat array of rows * LANES values (for
+    sigma_array), both without a reference count (the kernel's steps, below)."""
+    p = _alloca(rows * LANES)
+    a = carray(p, (rows, LANES))
+    for i in range(rows):
+        put(a, i, splat(0.0))
+    return a, carray(p, rows * LANES)
+
+
+@njit(inline="always")
+def _local_int(rows):
+    """A (rows, LANES) int64 work array of zeros on the stack (as :func:`_local`)."""
+    a = carray(_alloca_int(rows * LANES), (rows, LANES))
+    a[:, :] = 0
+    return a
+
+
 @njit(inline="always", error_model="numpy")
 def _apply_at(W, M, dW, i, m, lr, on):
     """W[i, m] += lr * M[i, m] * dW[i, m], dW[i, m] := 0 in the lanes where on != 0 (eq. 17).
@@ -315,6 +334,382 @@ def _columns_in_order(x_idx):
     return True
 
 
+# --------------------------------------------------------------------------- the kernel's steps
+# _kernel is an outline that calls these steps; each is inlined (inline="always"), so the kernel
+# compiles to one function with the same operations in the same order as when the steps were
+# written out in it. One cost remains: Numba counts the reference of every array passed to an
+# inlined function up and down at each call (atomic operations), and its pruning pass removes
+# those counts only in simple control flow. So the arrays that the steps take inside the loops
+# are on the stack (_local, _local_flat, _local_int: no reference count), or on the heap where
+# the compiled kernel shows no counting left in its loops (its LLVM IR, compiled afresh:
+# ``_kernel.inspect_llvm(sig)``, the calls of NRT_incref and NRT_decref). With the per-lane int
+# arrays, W_h and hI passed to the steps the kernel counted in its tick loop and ran 3-6% slower
+# (adding 5.6%, 6b and 2c 3%, one process, alternating with the kernel written out).
+@njit(inline="always", error_model="numpy")
+def _start_sequences(z, s, P, TI, TC, TF, sums, z0):
+    """State and traces start afresh at each sequence (docs/paper.md §1.4): z := z0, s := 0, the
+    traces of eqs. 25, 27 := 0, the forget gates' products P := 1 and the sequence's sums := 0."""
+    for r in range(z.shape[0]):
+        put(z, r, splat(z0[r]))
+    for c in range(s.shape[0]):
+        put(s, c, splat(0.0))
+        put(P, c, splat(1.0))
+    TI[:, :, :] = 0.0
+    TC[:, :, :] = 0.0
+    TF[:, :, :] = 0.0
+    for i in range(4):
+        put(sums, i, splat(0.0))
+
+
+@njit(inline="always", error_model="numpy")
+def _read_tick(xv, tg, xi, hot, X_at, I_at, D_at, T_at, step0, tau, T, running,
+               unit_inputs, end_targets, onehot, dense):
+    """Each lane's inputs and targets at tick tau (docs/paper.md §1.4 sub-step 1): the values
+    x(t) into xv, each lane's input columns into xi (sparse inputs), the targets into tg (NaN
+    where there is none: eq. 16 sums over the units with a target). A waiting lane reads x = 0
+    and no target. Prefetches the steps AHEAD ticks on, and skips the reads that the batches
+    declare unneeded (``_kernel``'s docstring). Returns 1.0 in the lanes with a target at this
+    tick, 0.0 in the others."""
+    nnz, K = xv.shape[0], tg.shape[0]
+    if not unit_inputs:
+        prefetch_steps(X_at, step0, tau + AHEAD, nnz)
+    if not end_targets:
+        if onehot:
+            prefetch_steps(T_at, step0, tau + AHEAD, 1)
+        else:
+            prefetch_steps(D_at, step0, tau + AHEAD, K)
+    if not dense:
+        prefetch_steps(I_at, step0, tau + AHEAD, nnz)
+    for m in range(nnz):
+        if unit_inputs:
+            put(xv, m, where(running, 1.0, 0.0))
+        else:
+            put(xv, m, read_steps(X_at, step0, tau, nnz, m, running, 0.0))
+        if not dense:
+            read_columns(xi, m, I_at, step0, tau, nnz, m, running)
+    target = splat(0.0)
+    if tau == T - 1 or not end_targets:     # else no lane has a target at this tick
+        if onehot:
+            read_columns(hot, 0, T_at, step0, tau, 1, 0, running)
+        for k in range(K):
+            if onehot:
+                d = where(running, equals(hot[0], k), np.nan)
+            else:
+                d = read_steps(D_at, step0, tau, K, k, running, np.nan)
+            put(tg, k, d)
+            target = where(is_number(d), 1.0, target)
+    return target
+
+
+@njit(inline="always", error_model="numpy")
+def _net_inputs(W_h, net, y, net_f, y_f, xv, z, xi, n_in, B, dense, exact, input_gates, output_gates):
+    """The net inputs of the gates and cells over the sources u = [x(t), z(t-1), 1] and their
+    σ (eqs. 6-8): y = [y_in, y_out, σ(net_c), y_φ]; y_in, y_out := 1 in a cell without that
+    gate. Each sum runs bias, inputs, recurrent sources: the inputs first for all units (a
+    sparse input's gathers then overlap), then z(t-1) two units at a time (each z_r read once
+    for both). σ by exp_poly in registers (sigma_lanes), or with ``exact`` by libm's exp
+    after all sums (sigma_array)."""
+    U, bias = W_h.shape[0], W_h.shape[1] - 1
+    nnz, nr = xv.shape[0], z.shape[0]
+    for u in range(U):
+        acc = get(W_h, u, bias)
+        for m in range(nnz):
+            w = get(W_h, u, m) if dense else gather(W_h, u, xi, m)
+            acc = acc + w * get(xv, m)
+        put(net, u, acc)
+    u = 0
+    while u < U:                    # two units at a time: z(t-1) read once for both
+        u1 = u + 1 if u + 1 < U else u
+        a0 = get(net, u)
+        a1 = get(net, u1)
+        for r in range(nr):
+            z_r = get(z, r)
+            a0 = a0 + get(W_h, u, n_in + r) * z_r
+            a1 = a1 + get(W_h, u1, n_in + r) * z_r
+        if exact:
+            put(net, u1, a1)
+            put(net, u, a0)
+        else:
+            put(y, u1, sigma_lanes(a1))
+            put(y, u, sigma_lanes(a0))
+        u += 2
+    if exact:
+        sigma_array(net_f, y_f, U * LANES, exact)
+    if not output_gates:
+        for j in range(B):
+            put(y, B + j, splat(1.0))
+    if not input_gates:
+        for j in range(B):
+            put(y, j, splat(1.0))
+
+
+@njit(inline="always", error_model="numpy")
+def _cells(y, s, ai, ac, af, decay, running, ga, gb, B, S, forget_gates):
+    """Each cell's CEC state, s := s + y_in g(net_c) (eq. 8; with forget gates s := y_φ s + y_in g,
+    Gers et al. 2000), frozen in a waiting lane, and the factors of this tick's trace increments
+    (0 in a waiting lane): a_i = g f'_in (eq. 25), a_c = g' y_in (eq. 27); with forget gates
+    a_φ = s(t-1) f'_φ and the decay y_φ of every trace entry (1 in a waiting lane, whose traces
+    stay). g = ga σ + gb."""
+    C = s.shape[0]
+    CELL, FG = 2 * B, 2 * B + C
+    for c in range(C):
+        j = c // S
+        sg = get(y, CELL + c)
+        G = ga * sg + gb
+        y_in = get(y, j)
+        s_c = get(s, c)
+        if forget_gates:
+            phi = get(y, FG + j)
+            put(s, c, where(running, phi * s_c + y_in * G, s_c))
+            put(af, c, where(running, s_c * phi * (1.0 - phi), 0.0))
+            put(decay, c, where(running, phi, 1.0))     # a waiting lane's traces stay
+        else:
+            put(s, c, where(running, s_c + y_in * G, s_c))
+        put(ai, c, where(running, G * y_in * (1.0 - y_in), 0.0))
+        put(ac, c, where(running, ga * sg * (1.0 - sg) * y_in, 0.0))
+
+
+@njit(inline="always", error_model="numpy")
+def _cell_outputs(y, s, sh, hs, dhs, y_c, s_f, sh_f, ha, hb, h_identity, exact, B, S):
+    """Cell outputs y_c = y_out h(s) (eq. 9), with h(s) = ha σ(s) + hb (or s) in hs and its
+    derivative h'(s) in dhs (for eq. 23)."""
+    C = s.shape[0]
+    if h_identity:
+        for c in range(C):
+            put(hs, c, get(s, c))
+            put(dhs, c, splat(1.0))
+    else:
+        sigma_array(s_f, sh_f, C * LANES, exact)
+        for c in range(C):
+            h = get(sh, c)
+            put(hs, c, ha * h + hb)
+            put(dhs, c, ha * h * (1.0 - h))
+    for c in range(C):
+        put(y_c, c, get(y, B + c // S) * get(hs, c))
+
+
+@njit(inline="always", error_model="numpy")
+def _record_tick(hA, hP, hL, hF, hS, hI_bits, nh, ai, ac, af, decay, P, xv, xi_bits, z, forget_gates, dense):
+    """Tick nh of the traces' history (eqs. 25, 27), which _add_history adds to the traces: the
+    factors a_i, a_c (a_φ) of each cell, the sources x(t), z(t-1) and each lane's input columns
+    (sparse inputs: xi into hI, through float64 views of both, one lane vector per input: the
+    same bits). With forget gates also the decay y_φ (hP) and, for the input columns kept
+    scaled (engine.py's docstring), the product P of y_φ since their last fold: hF the factor
+    of a fold at this tick (P where P would fall below TINY, then P := 1; else 1), hL the
+    increments over P."""
+    C, nnz = ai.shape[0], xv.shape[0]
+    for c in range(C):
+        put(hA, nh, c, get(ai, c))
+        put(hA, nh, C + c, get(ac, c))
+    if forget_gates:
+        for c in range(C):
+            put(hA, nh, 2 * C + c, get(af, c))
+            put(hP, nh, c, get(decay, c))
+            p = get(P, c) * get(decay, c)
+            fold = above(splat(TINY), p)
+            put(hF, nh, c, where(fold, p, 1.0))
+            p = where(fold, 1.0, p)
+            put(P, c, p)
+            inv = 1.0 / p
+            put(hL, nh, c, get(ai, c) * inv)
+            put(hL, nh, C + c, get(ac, c) * inv)
+            put(hL, nh, 2 * C + c, get(af, c) * inv)
+    for m in range(nnz):
+        put(hS, nh, m, get(xv, m))
+    if not dense:
+        for m in range(nnz):
+            put(hI_bits, nh * nnz + m, get(xi_bits, m))
+    for r in range(z.shape[0]):
+        put(hS, nh, nnz + r, get(z, r))
+
+
+@njit(inline="always", error_model="numpy")
+def _next_sources(z_new, y_c, y, B, input_gates, output_gates, forget_gates):
+    """z(t) = [y_c, y_in, y_out(, y_φ)], the recurrent sources of the next tick (docs/paper.md
+    §1.4); 0 for a gate the cell does not have."""
+    C = y_c.shape[0]
+    for c in range(C):
+        put(z_new, c, get(y_c, c))
+    for j in range(B):
+        put(z_new, C + j, get(y, j) if input_gates else splat(0.0))
+        put(z_new, C + B + j, get(y, B + j) if output_gates else splat(0.0))
+    for j in range(B if forget_gates else 0):
+        put(z_new, C + 2 * B + j, get(y, 2 * B + C + j))
+
+
+@njit(inline="always", error_model="numpy")
+def _outputs_and_error(W_k, net_k, y_k, net_kf, y_kf, e_k, tg, has, sums, y_c, xv, xk, xi,
+                       shortcuts, dense, exact):
+    """Output units from the cells of the current step (docs/paper.md §1.4 sub-step 3),
+    y_k = σ(Σ_v w_kv v) over v = [y_c, x(t) (shortcuts), 1], and the error where a lane has a
+    target: E = Σ_k (d_k - y_k)² (eq. 16), e_k = f'_k (d_k - y_k) (eq. 19; 0 without a target,
+    where d is NaN), and the sequence's sums SSE, ERR_END, ABS_END, ABS_ALL (engine._kernel's
+    stats). With sparse shortcuts xk gets each lane's input columns in W_k."""
+    K, n_v = W_k.shape[0], W_k.shape[1]
+    C, nnz = y_c.shape[0], xv.shape[0]
+    if shortcuts and not dense:                 # this tick's input columns in W_k
+        for m in range(nnz):
+            for l in range(LANES):
+                xk[m, l] = C + xi[m, l]
+    for k in range(K):
+        acc = get(W_k, k, n_v - 1)
+        for c in range(C):
+            acc = acc + get(W_k, k, c) * get(y_c, c)
+        if shortcuts:
+            for m in range(nnz):
+                w = get(W_k, k, C + m) if dense else gather(W_k, k, xk, m)
+                acc = acc + w * get(xv, m)
+        put(net_k, k, acc)
+    sigma_array(net_kf, y_kf, K * LANES, exact)
+    E = splat(0.0)
+    mx = splat(0.0)
+    for k in range(K):
+        d = get(tg, k)
+        y_ = get(y_k, k)
+        ok = is_number(d)
+        diff = d - y_
+        E = where(ok, E + diff * diff, E)
+        mx = where(above(magnitude(diff), mx), magnitude(diff), mx)   # false for NaN
+        put(e_k, k, where(ok, y_ * (1.0 - y_) * diff, 0.0))
+    h_ = get(has)
+    put(sums, SSE, where(h_, get(sums, SSE) + E, get(sums, SSE)))
+    put(sums, ERR_END, where(h_, E, get(sums, ERR_END)))
+    put(sums, ABS_END, where(h_, mx, get(sums, ABS_END)))
+    put(sums, ABS_ALL, where(h_ * above(mx, get(sums, ABS_ALL)), mx, get(sums, ABS_ALL)))
+
+
+@njit(inline="always", error_model="numpy")
+def _output_deltas(W_k, dW_k, e_k, back, y_c, xv, xk, shortcuts, dense):
+    """The error reaching each cell's output, back_c = Σ_k w_kc e_k (eqs. 21, 23), and the
+    output units' weight changes Δw_kv += e_k v (eq. 22)."""
+    K, n_v = W_k.shape[0], W_k.shape[1]
+    C, nnz = y_c.shape[0], xv.shape[0]
+    for c in range(C):
+        acc = splat(0.0)
+        for k in range(K):
+            acc = acc + get(W_k, k, c) * get(e_k, k)
+        put(back, c, acc)
+    for k in range(K):                                      # eq. 22, output units
+        e = get(e_k, k)
+        for c in range(C):
+            add_to(dW_k, k, c, e * get(y_c, c))
+        if shortcuts:
+            for m in range(nnz):
+                if dense:
+                    add_to(dW_k, k, C + m, e * get(xv, m))
+                else:
+                    scatter_add(dW_k, k, xk, m, e * get(xv, m))
+        add_to(dW_k, k, n_v - 1, e)
+
+
+@njit(inline="always", error_model="numpy")
+def _gate_deltas(dW_h, y, hs, dhs, back, e_out, e_s, xv, z, xi, n_in, S, output_gates, dense):
+    """The internal-state errors e_s = y_out h'(s) back (eq. 23) and, with output gates, their
+    errors e_out = f'_out Σ_v h(s_v) back_v (eq. 21) and weight changes Δw += e_out u over the
+    sources u = [x(t), z(t-1), 1] (eq. 22)."""
+    B, C = e_out.shape[0], e_s.shape[0]
+    nnz, nr, bias = xv.shape[0], z.shape[0], dW_h.shape[1] - 1
+    for j in range(B):
+        put(e_out, j, splat(0.0))
+    for c in range(C):
+        j = c // S
+        b = get(back, c)
+        add_to(e_out, j, get(hs, c) * b)
+        put(e_s, c, get(y, B + j) * get(dhs, c) * b)       # eq. 23
+    if output_gates:
+        for j in range(B):                                  # eqs. 21, 22
+            y_out = get(y, B + j)
+            e = y_out * (1.0 - y_out) * get(e_out, j)
+            for m in range(nnz):
+                if dense:
+                    add_to(dW_h, B + j, m, e * get(xv, m))
+                else:
+                    scatter_add(dW_h, B + j, xi, m, e * get(xv, m))
+            for r in range(nr):
+                add_to(dW_h, B + j, n_in + r, e * get(z, r))
+            add_to(dW_h, B + j, bias, e)
+
+
+@njit(inline="always", error_model="numpy")
+def _trace_deltas(dW_h, TI, TC, TF, e_s, P, has, n_in, B, S, forget_gates):
+    """The input gates' and cells' weight changes from the traces: Δw_in += e_s TI (eq. 26),
+    Δw_c += e_s TC (eq. 28), and with forget gates Δw_φ += e_s TF (as eq. 26, Gers et al.
+    2000), after the input columns are made current in the lanes with a target: T~ := P T~,
+    P := 1 (engine.py's docstring)."""
+    C, n_src = e_s.shape[0], TI.shape[1]
+    CELL, FG = 2 * B, 2 * B + C
+    if forget_gates:                                        # the input columns made current
+        h_ = get(has)
+        for c in range(C):
+            f = where(h_, get(P, c), 1.0)
+            if any_lane(above(splat(1.0), f) + (1.0 - is_number(f))):
+                _fold(TI, TC, TF, c, n_in, f)
+            put(P, c, where(h_, 1.0, get(P, c)))
+    for c in range(C):                                      # eqs. 26, 28
+        j = c // S
+        e = get(e_s, c)
+        for m in range(n_src):
+            add_to(dW_h, j, m, e * get(TI, c, m))
+        for m in range(n_src):
+            add_to(dW_h, CELL + c, m, e * get(TC, c, m))
+        if forget_gates:                                    # as eq. 26, Gers et al. 2000
+            for m in range(n_src):
+                add_to(dW_h, FG + j, m, e * get(TF, c, m))
+
+
+@njit(inline="always", error_model="numpy")
+def _step_update(W_h, W_k, M_h, M_k, dW_h, dW_k, lr, has, fine, xk, C, shortcuts, dense,
+                 stats, first, q, bad, active, begin, T):
+    """The update of eq. 17 in the lanes with a target at this tick (per-step updates); a lane
+    whose weights became NaN or inf stops here, with its sequence's SSE NaN."""
+    _apply(W_h, M_h, dW_h, lr, has, fine)
+    if shortcuts and not dense:
+        _apply_readout_step(W_k, M_k, dW_k, lr, has, fine, C, xk, xk.shape[0])
+    else:
+        _apply(W_k, M_k, dW_k, lr, has, fine)
+    for l in range(LANES):
+        if not fine[l]:
+            stats[first[l] + q[l], SSE] = np.nan
+            bad[l] = q[l]
+            active[l] = False
+            fine[l] = 1.0
+            begin[l] = T                        # the lane stops here
+
+
+@njit(inline="always", error_model="numpy")
+def _end_sequences(sums, stats, first, q, bad, active, done):
+    """The round's end, where every active lane ends its sequence: its statistics into stats
+    (engine._kernel's). A lane whose summed error is NaN or inf stops there (bad[l] := its
+    sequence); done[l] := 1 in the others, which the update of eq. 17 then takes."""
+    for l in range(LANES):
+        done[l] = 0.0
+        if not active[l]:
+            continue
+        for i in range(4):
+            stats[first[l] + q[l], i] = sums[i, l]
+        if sums[SSE, l] - sums[SSE, l] != 0.0:
+            bad[l] = q[l]
+            active[l] = False
+        else:
+            done[l] = 1.0
+
+
+@njit(inline="always", error_model="numpy")
+def _next_sequences(q, bad, active, done, fine, ends):
+    """After the round's update: a lane whose weights became NaN or inf stops (bad[l] := its
+    sequence); the others go on to their next sequence, if they have one."""
+    for l in range(LANES):
+        if not done[l]:
+            continue
+        if not fine[l]:
+            bad[l] = q[l]
+            active[l] = False
+            fine[l] = 1.0
+            continue
+        q[l] += 1
+        active[l] = q[l] + 1 < ends[l]
+
+
 @njit(cache=CACHE, error_model="numpy")
 def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             z0, input_gates, output_gates, forget_gates, shortcuts, lr, step_update, exact,
@@ -339,35 +734,33 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     lane waits with its state frozen). So the events that touch every weight (the targets at
     the end, the update of eq. 17, the reset) come at the same tick in every lane, and run
     once for all lanes. Each tick reads every lane's inputs and targets from its own arrays
-    with one gather per column (read_steps). Every get/put/add_to below moves one value per
-    lane (lanevec.py).
+    with one gather per column (read_steps). Every get/put/add_to here and in the steps above
+    moves one value per lane (lanevec.py); the kernel is the outline that calls the steps.
     """
     L = LANES
     U, n_src = W_h.shape[0], W_h.shape[1]
     F = B if forget_gates else 0    # forget gates (Gers et al. 2000)
     C = U - 2 * B - F
     K = W_k.shape[0]
-    n_v = W_k.shape[1]
     nnz = x_idx[0].shape[1]
     nr = C + 2 * B + F              # recurrent sources [y_c, y_in, y_out(, y_φ)](t-1)
-    bias = n_src - 1
-    OG, CELL, FG = B, 2 * B, 2 * B + C   # first rows of the output gates, cells, forget gates in W_h
+    # work arrays on the stack, which the steps take without reference counts
     z = _local(nr)
     z_new = _local(nr)
-    s = _local(C)                   # CEC states
-    net = _local(U)
-    y = _local(U)                   # [y_in, y_out, σ(net_c), y_φ]
+    net, net_f = _local_flat(U)
+    y, y_f = _local_flat(U)         # [y_in, y_out, σ(net_c), y_φ]: the rows of W_h
+    s, s_f = _local_flat(C)         # CEC states
     decay = _local(C)               # y_φ of each cell's block, 1 in a waiting lane (forget gates)
     P = _local(C)                   # y_φ since the input columns' last fold (forget gates, engine.py)
     af = _local(C)
-    sh = _local(C)
+    sh, sh_f = _local_flat(C)
     hs = _local(C)
     dhs = _local(C)
     y_c = _local(C)
     ai = _local(C)
     ac = _local(C)
-    net_k = _local(K)
-    y_k = _local(K)
+    net_k, net_kf = _local_flat(K)
+    y_k, y_kf = _local_flat(K)
     e_k = _local(K)
     back = _local(C)
     e_s = _local(C)
@@ -378,12 +771,19 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     has = _local(1)[0]              # 1.0 where the lane has a target at this tick
     done = _local(1)[0]             # 1.0 where the lane ends a good sequence at this round's end
     fine = _local(1)[0]             # 0.0 where a weight of the lane became NaN or inf
-    net_f = net.reshape(U * L)
-    y_f = y.reshape(U * L)
-    s_f = s.reshape(C * L)
-    sh_f = sh.reshape(C * L)
-    net_kf = net_k.reshape(K * L)
-    y_kf = y_k.reshape(K * L)
+    xi = _local_int(nnz)            # each lane's input columns in W_h at this tick (sparse inputs)
+    xk = _local_int(nnz)            # each lane's input columns in W_k (shortcuts)
+    hot = _local_int(1)             # each lane's target unit at this tick (onehot)
+    step0 = _local_int(1)[0]        # lane l's step at tick tau is step0[l] + tau
+    begin = _local_int(1)[0]        # tick at which lane l's sequence starts
+    q = _local_int(1)[0]            # lane l's current sequence
+    active = _local_int(1)[0]       # 1 while lane l has a sequence to train
+    ends = _local_int(1)[0]         # len(starts[l])
+    X_at = _local_int(1)[0]         # addresses of each lane's x_val, x_idx, targets
+    I_at = _local_int(1)[0]
+    D_at = _local_int(1)[0]
+    T_at = _local_int(1)[0]
+    # and on the heap
     TI = np.zeros((C, n_src, L))
     TC = np.zeros((C, n_src, L))
     TF = np.zeros((C if forget_gates else 0, n_src, L))
@@ -394,24 +794,15 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
     hL = np.zeros((HISTORY, 3 * C if forget_gates else 0, L))  # (a_i, a_c, a_φ over P, and the
     hF = np.zeros((HISTORY, C if forget_gates else 0, L))      # factor of a fold: engine.py),
     hS = np.zeros((HISTORY, nnz + nr, L))       # the sources x, z(t-1),
-    hI = np.zeros((HISTORY * nnz, L), np.int64)  # and each lane's input columns in W_h
+    hI = np.zeros((HISTORY * nnz, L), np.int64)  # and each lane's input columns in W_h (xi),
+    hI_bits, xi_bits = hI.view(np.float64), xi.view(np.float64)   # copied as lane vectors
     nh = 0
-    step0 = np.zeros(L, np.int64)           # lane l's step at tick tau is step0[l] + tau
-    begin = np.zeros(L, np.int64)           # tick at which lane l's sequence starts
-    q = np.zeros(L, np.int64)               # lane l's current sequence
-    active = np.zeros(L, np.bool_)
-    X_at = np.zeros(L, np.int64)            # addresses of each lane's x_val, x_idx, targets
-    I_at = np.zeros(L, np.int64)
-    D_at = np.zeros(L, np.int64)
-    T_at = np.zeros(L, np.int64)
-    hot = np.zeros((1, L), np.int64)       # each lane's target unit at this tick (onehot)
-    xk = carray(_alloca_int(nnz * L), (nnz, L))     # each lane's input columns in W_k (shortcuts)
-    xk[:, :] = 0
     dense = True
     for l in range(L):
         bad[l] = -1
         fine[l] = 1.0
         active[l] = len(starts[l]) > 1
+        ends[l] = len(starts[l])
         dense = dense and _columns_in_order(x_idx[l])
         X_at[l] = x_val[l].ctypes.data
         I_at[l] = x_idx[l].ctypes.data
@@ -430,273 +821,50 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             n = starts[l][q[l] + 1] - starts[l][q[l]] if active[l] else 0
             begin[l] = T - n
             step0[l] = starts[l][q[l]] - begin[l] if active[l] else 0
-        for r in range(nr):                                 # state and traces start afresh
-            put(z, r, splat(z0[r]))
-        for c in range(C):
-            put(s, c, splat(0.0))
-            put(P, c, splat(1.0))
-        TI[:, :, :] = 0.0
-        TC[:, :, :] = 0.0
-        TF[:, :, :] = 0.0
+        _start_sequences(z, s, P, TI, TC, TF, sums, z0)
         nh = 0
-        for i in range(4):
-            put(sums, i, splat(0.0))
 
         for tau in range(T):
-            # each lane's inputs and targets at this tick; a waiting lane reads x = 0, no target
-            running = started(begin, tau)
-            at = nh * nnz                   # this tick's input columns: rows at..at+nnz-1 of hI
-            if not unit_inputs:
-                prefetch_steps(X_at, step0, tau + AHEAD, nnz)
-            if not end_targets:
-                if onehot:
-                    prefetch_steps(T_at, step0, tau + AHEAD, 1)
-                else:
-                    prefetch_steps(D_at, step0, tau + AHEAD, K)
-            if not dense:
-                prefetch_steps(I_at, step0, tau + AHEAD, nnz)
-            for m in range(nnz):
-                if unit_inputs:
-                    put(xv, m, where(running, 1.0, 0.0))
-                else:
-                    put(xv, m, read_steps(X_at, step0, tau, nnz, m, running, 0.0))
-                if not dense:
-                    read_columns(hI, at + m, I_at, step0, tau, nnz, m, running)
-            target = splat(0.0)
-            if tau == T - 1 or not end_targets:     # else no lane has a target at this tick
-                if onehot:
-                    read_columns(hot, 0, T_at, step0, tau, 1, 0, running)
-                for k in range(K):
-                    if onehot:
-                        d = where(running, equals(hot[0], k), np.nan)
-                    else:
-                        d = read_steps(D_at, step0, tau, K, k, running, np.nan)
-                    put(tg, k, d)
-                    target = where(is_number(d), 1.0, target)
+            running = started(begin, tau)          # 0.0 in a lane still waiting for its sequence
+            target = _read_tick(xv, tg, xi, hot, X_at, I_at, D_at, T_at, step0, tau, T, running,
+                                unit_inputs, end_targets, onehot, dense)
             put(has, target)
-            # net inputs of gates and cells (eqs. 6-8), sources u = [x(t), z(t-1), 1], then σ
-            # (the input part first for all units: a sparse input's gathers then overlap)
-            for u in range(U):
-                acc = get(W_h, u, bias)
-                for m in range(nnz):
-                    w = get(W_h, u, m) if dense else gather(W_h, u, hI, at + m)
-                    acc = acc + w * get(xv, m)
-                put(net, u, acc)
-            u = 0
-            while u < U:                    # two units at a time: z(t-1) read once for both
-                u1 = u + 1 if u + 1 < U else u
-                a0 = get(net, u)
-                a1 = get(net, u1)
-                for r in range(nr):
-                    z_r = get(z, r)
-                    a0 = a0 + get(W_h, u, n_in + r) * z_r
-                    a1 = a1 + get(W_h, u1, n_in + r) * z_r
-                if exact:
-                    put(net, u1, a1)
-                    put(net, u, a0)
-                else:
-                    put(y, u1, sigma_lanes(a1))
-                    put(y, u, sigma_lanes(a0))
-                u += 2
-            if exact:
-                sigma_array(net_f, y_f, U * L, exact)
-            if not output_gates:
-                for j in range(B):
-                    put(y, OG + j, splat(1.0))
-            if not input_gates:
-                for j in range(B):
-                    put(y, j, splat(1.0))
-            # cells: CEC state (eq. 8; with forget gates s = y_φ s + y_in g, Gers et al. 2000),
-            # frozen in a waiting lane; trace factors (eqs. 25, 27)
-            for c in range(C):
-                j = c // S
-                sg = get(y, CELL + c)
-                G = ga * sg + gb
-                y_in = get(y, j)
-                s_c = get(s, c)
-                if forget_gates:
-                    phi = get(y, FG + j)
-                    put(s, c, where(running, phi * s_c + y_in * G, s_c))
-                    put(af, c, where(running, s_c * phi * (1.0 - phi), 0.0))
-                    put(decay, c, where(running, phi, 1.0))     # a waiting lane's traces stay
-                else:
-                    put(s, c, where(running, s_c + y_in * G, s_c))
-                put(ai, c, where(running, G * y_in * (1.0 - y_in), 0.0))
-                put(ac, c, where(running, ga * sg * (1.0 - sg) * y_in, 0.0))
-            # cell outputs (eq. 9)
-            if h_identity:
-                for c in range(C):
-                    put(hs, c, get(s, c))
-                    put(dhs, c, splat(1.0))
-            else:
-                sigma_array(s_f, sh_f, C * L, exact)
-                for c in range(C):
-                    h = get(sh, c)
-                    put(hs, c, ha * h + hb)
-                    put(dhs, c, ha * h * (1.0 - h))
-            for c in range(C):
-                put(y_c, c, get(y, OG + c // S) * get(hs, c))
+            # forward pass (eqs. 6-9)
+            _net_inputs(W_h, net, y, net_f, y_f, xv, z, xi, n_in, B, dense, exact, input_gates, output_gates)
+            _cells(y, s, ai, ac, af, decay, running, ga, gb, B, S, forget_gates)
+            _cell_outputs(y, s, sh, hs, dhs, y_c, s_f, sh_f, ha, hb, h_identity, exact, B, S)
             # traces (eqs. 25, 27): this tick's factors and sources go to the history, which is
-            # added to TI, TC before a target needs them (_add_history); a waiting lane adds 0.
-            # (a_i, a_c go through ai, ac on the stack: written straight into hA in the cell
-            # loop, 6b ran 1-11% slower in 3 of 3 A/B pairs, both cores busy)
-            for c in range(C):
-                put(hA, nh, c, get(ai, c))
-                put(hA, nh, C + c, get(ac, c))
-            if forget_gates:
-                for c in range(C):
-                    put(hA, nh, 2 * C + c, get(af, c))
-                    put(hP, nh, c, get(decay, c))
-                    p = get(P, c) * get(decay, c)
-                    fold = above(splat(TINY), p)
-                    put(hF, nh, c, where(fold, p, 1.0))
-                    p = where(fold, 1.0, p)
-                    put(P, c, p)
-                    inv = 1.0 / p
-                    put(hL, nh, c, get(ai, c) * inv)
-                    put(hL, nh, C + c, get(ac, c) * inv)
-                    put(hL, nh, 2 * C + c, get(af, c) * inv)
-            for m in range(nnz):
-                put(hS, nh, m, get(xv, m))
-            for r in range(nr):
-                put(hS, nh, nnz + r, get(z, r))
+            # added to TI, TC before a target needs them; a waiting lane adds 0. (a_i, a_c go
+            # through ai, ac on the stack: written straight into hA in the cell loop, 6b ran
+            # 1-11% slower in 3 of 3 A/B pairs, both cores busy)
+            _record_tick(hA, hP, hL, hF, hS, hI_bits, nh, ai, ac, af, decay, P, xv, xi_bits, z,
+                         forget_gates, dense)
             nh += 1
             if nh == HISTORY or any_lane(target):
                 _add_history(TI, TC, TF, hA, hP, hL, hF, hS, hI, nh, C, nnz, n_in, dense, forget_gates)
                 nh = 0
-            for c in range(C):
-                put(z_new, c, get(y_c, c))
-            for j in range(B):
-                put(z_new, C + j, get(y, j) if input_gates else splat(0.0))
-                put(z_new, C + B + j, get(y, OG + j) if output_gates else splat(0.0))
-            for j in range(F):
-                put(z_new, C + 2 * B + j, get(y, FG + j))
+            _next_sources(z_new, y_c, y, B, input_gates, output_gates, forget_gates)
 
             if any_lane(target):
-                # output units from the cells of the current step (docs/paper.md §1.4 sub-step 3)
-                if shortcuts and not dense:                 # this tick's input columns in W_k
-                    for m in range(nnz):
-                        for l in range(L):
-                            xk[m, l] = C + hI[at + m, l]
-                for k in range(K):
-                    acc = get(W_k, k, n_v - 1)
-                    for c in range(C):
-                        acc = acc + get(W_k, k, c) * get(y_c, c)
-                    if shortcuts:
-                        for m in range(nnz):
-                            w = get(W_k, k, C + m) if dense else gather(W_k, k, xk, m)
-                            acc = acc + w * get(xv, m)
-                    put(net_k, k, acc)
-                sigma_array(net_kf, y_kf, K * L, exact)
-                # error (eqs. 16, 19); e_k = 0 where a lane has no target (d = NaN there)
-                E = splat(0.0)
-                mx = splat(0.0)
-                for k in range(K):
-                    d = get(tg, k)
-                    y_ = get(y_k, k)
-                    ok = is_number(d)
-                    diff = d - y_
-                    E = where(ok, E + diff * diff, E)
-                    mx = where(above(magnitude(diff), mx), magnitude(diff), mx)   # false for NaN
-                    put(e_k, k, where(ok, y_ * (1.0 - y_) * diff, 0.0))
-                h_ = get(has)
-                put(sums, SSE, where(h_, get(sums, SSE) + E, get(sums, SSE)))
-                put(sums, ERR_END, where(h_, E, get(sums, ERR_END)))
-                put(sums, ABS_END, where(h_, mx, get(sums, ABS_END)))
-                put(sums, ABS_ALL, where(h_ * above(mx, get(sums, ABS_ALL)), mx, get(sums, ABS_ALL)))
-                for c in range(C):
-                    acc = splat(0.0)
-                    for k in range(K):
-                        acc = acc + get(W_k, k, c) * get(e_k, k)
-                    put(back, c, acc)
-                for k in range(K):                                  # eq. 22, output units
-                    e = get(e_k, k)
-                    for c in range(C):
-                        add_to(dW_k, k, c, e * get(y_c, c))
-                    if shortcuts:
-                        for m in range(nnz):
-                            if dense:
-                                add_to(dW_k, k, C + m, e * get(xv, m))
-                            else:
-                                scatter_add(dW_k, k, xk, m, e * get(xv, m))
-                    add_to(dW_k, k, n_v - 1, e)
-                for j in range(B):
-                    put(e_out, j, splat(0.0))
-                for c in range(C):
-                    j = c // S
-                    b = get(back, c)
-                    add_to(e_out, j, get(hs, c) * b)
-                    put(e_s, c, get(y, OG + j) * get(dhs, c) * b)   # eq. 23
-                if output_gates:
-                    for j in range(B):                              # eqs. 21, 22
-                        y_out = get(y, OG + j)
-                        e = y_out * (1.0 - y_out) * get(e_out, j)
-                        for m in range(nnz):
-                            if dense:
-                                add_to(dW_h, OG + j, m, e * get(xv, m))
-                            else:
-                                scatter_add(dW_h, OG + j, hI, at + m, e * get(xv, m))
-                        for r in range(nr):
-                            add_to(dW_h, OG + j, n_in + r, e * get(z, r))
-                        add_to(dW_h, OG + j, bias, e)
-                if forget_gates:                                    # the input columns made current
-                    for c in range(C):
-                        f = where(h_, get(P, c), 1.0)
-                        if any_lane(above(splat(1.0), f) + (1.0 - is_number(f))):
-                            _fold(TI, TC, TF, c, n_in, f)
-                        put(P, c, where(h_, 1.0, get(P, c)))
-                for c in range(C):                                  # eqs. 26, 28
-                    j = c // S
-                    e = get(e_s, c)
-                    for m in range(n_src):
-                        add_to(dW_h, j, m, e * get(TI, c, m))
-                    for m in range(n_src):
-                        add_to(dW_h, CELL + c, m, e * get(TC, c, m))
-                    if forget_gates:                                # as eq. 26, Gers et al. 2000
-                        for m in range(n_src):
-                            add_to(dW_h, FG + j, m, e * get(TF, c, m))
-                if step_update:
-                    _apply(W_h, M_h, dW_h, lr, has, fine)
-                    if shortcuts and not dense:
-                        _apply_readout_step(W_k, M_k, dW_k, lr, has, fine, C, xk, nnz)
-                    else:
-                        _apply(W_k, M_k, dW_k, lr, has, fine)
-                    for l in range(L):
-                        if not fine[l]:
-                            stats[first[l] + q[l], SSE] = np.nan
-                            bad[l] = q[l]
-                            active[l] = False
-                            fine[l] = 1.0
-                            begin[l] = T                        # the lane stops here
+                # output units and error (eqs. 16, 19); deltas and weight changes (eqs. 21-28)
+                _outputs_and_error(W_k, net_k, y_k, net_kf, y_kf, e_k, tg, has, sums, y_c, xv, xk, xi,
+                                   shortcuts, dense, exact)
+                _output_deltas(W_k, dW_k, e_k, back, y_c, xv, xk, shortcuts, dense)
+                _gate_deltas(dW_h, y, hs, dhs, back, e_out, e_s, xv, z, xi, n_in, S, output_gates, dense)
+                _trace_deltas(dW_h, TI, TC, TF, e_s, P, has, n_in, B, S, forget_gates)
+                if step_update:                     # eq. 17 after each target step
+                    _step_update(W_h, W_k, M_h, M_k, dW_h, dW_k, lr, has, fine, xk, C, shortcuts, dense,
+                                 stats, first, q, bad, active, begin, T)
 
-            for r in range(nr):
+            for r in range(nr):                     # z(t) becomes z(t-1); frozen in a waiting lane
                 put(z, r, where(running, get(z_new, r), get(z, r)))
 
         # the round's end: every active lane ends its sequence here
-        for l in range(L):
-            done[l] = 0.0
-            if not active[l]:
-                continue
-            for i in range(4):
-                stats[first[l] + q[l], i] = sums[i, l]
-            if sums[SSE, l] - sums[SSE, l] != 0.0:
-                bad[l] = q[l]
-                active[l] = False
-            else:
-                done[l] = 1.0
-        if not step_update:
+        _end_sequences(sums, stats, first, q, bad, active, done)
+        if not step_update:                         # eq. 17 after each sequence
             _apply(W_h, M_h, dW_h, lr, done, fine)
             _apply(W_k, M_k, dW_k, lr, done, fine)
-        for l in range(L):
-            if not done[l]:
-                continue
-            if not fine[l]:
-                bad[l] = q[l]
-                active[l] = False
-                fine[l] = 1.0
-                continue
-            q[l] += 1
-            active[l] = q[l] + 1 < len(starts[l])
+        _next_sequences(q, bad, active, done, fine, ends)
 
 
 # --------------------------------------------------------------------------- Python side
