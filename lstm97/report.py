@@ -119,8 +119,10 @@ def rows_block(vs):
     return "\n".join([ROWS_BEGIN, verdicts.verdict_table(vs).to_markdown(), ROWS_END])
 
 
-def runtime_block(results):
-    """The README's paper-scale time: one figure, its scope, and where it comes from."""
+def runtime_block(results, planned=()):
+    """The README's paper-scale time: one figure, its scope, and where it comes from; then one
+    line per machine size of ``planned`` [(workers, trials, hours)], the queue's plan of a
+    complete run (plan.py)."""
     trials, hours = paper_scale_hours(results)
     loaded = study.load_ablations(results)
     pending = [(i, n - len(loaded[i])) for i, n in ablations.PLAN if len(loaded[i]) < n]
@@ -134,6 +136,10 @@ def runtime_block(results):
         + (f" Not in that figure: {count(missing)} planned trials of notebook 09 that have no records "
            f"yet ({len(pending)} pairs, among them the forget-gate cell on the long lags of 2c and on "
            "2a/2b, the study's longest pairs)." if missing else ""),
+        *([""] + [f"- {w} workers: a complete run of {count(n)} trials is planned at about {hours_text(h)} hours "
+                  f"(`python -m lstm97 plan --workers {w}`)" for w, n, h in planned]
+          + ["", "How close the plan came to measured runs: docs/runtime.md."]
+          if planned else []),
         RUNTIME_END])
 
 
@@ -173,7 +179,11 @@ def rewrite(text, block, begin=README_BEGIN, end=README_END):
     return head + block + rest.split(end, 1)[1]
 
 
-def readme(results, path, check=False, figure=True):
+def hours_text(hours):
+    return f"{hours:.1f}" if hours < 10 else f"{hours:.0f}"
+
+
+def readme(results, path, check=False, figure=True, planned=()):
     """Rewrite (or with ``check`` only compare) the README's generated block and docs/experiments.md
     (experiments_doc) beside it, and draw the headline figure (docs/figures/headline.png under the
     README's folder). Returns 0, or 1 when ``check`` finds either file out of date."""
@@ -184,7 +194,7 @@ def readme(results, path, check=False, figure=True):
     text = Path(path).read_text()
     new = rewrite(text, readme_block(vs, results))
     if RUNTIME_BEGIN in text:
-        new = rewrite(new, runtime_block(results), RUNTIME_BEGIN, RUNTIME_END)
+        new = rewrite(new, runtime_block(results, planned), RUNTIME_BEGIN, RUNTIME_END)
     if ROWS_BEGIN in text:
         new = rewrite(new, rows_block(vs), ROWS_BEGIN, ROWS_END)
     if CLAIMS_BEGIN in text:
