@@ -145,77 +145,91 @@ def classify_temporal_order(exp, record, n=200, seed=0):
         raise ValueError("the record has no weights (run the trial with keep_weights=True)")
     net = trained_net(exp, record)
     batch = TemporalOrder(2).sample(np.random.default_rng(seed), n)
-    label, pos = batch.info["label"], batch.info["positions"]
+    label = batch.info["label"]
     first, second = label // 2, label % 2          # 0 = X, 1 = Y
+    act = _temporal_order_activity(net, batch)
+    blocks = [_block_role(net, j, act, label) for j in range(net.B)]
+    storing = [b["block"] - 1 for b in blocks if b["role"] == "stores"]
+    out = dict(trial=record.get("trial"), blocks_used=len(storing),
+               storing_blocks="+".join(str(j + 1) for j in storing) or "-")
+    for b in blocks:
+        out[f"block_{b['block']}"] = b["role"] + (f" {b['writes']}" if b["writes"] != "-" else "")
+    typed = dict(w_c_self=None, w_in_from_cells=None, dnet_c_t2=None, dnet_in_t2=None)
+    if len(storing) >= 2:
+        solution = "two blocks"
+    elif not storing:
+        solution = "no storing block"
+    else:
+        solution, typed = _one_block_type(net, storing[0], act, first, second)
+    out.update(solution=solution, **{k: _r(v) for k, v in typed.items()}, blocks=blocks)
+    return out
 
-    C = net.C
-    final, d1, d2, typical, write1 = (np.empty((n, C)) for _ in range(5))
-    yc2 = np.empty((n, C))
+
+def _temporal_order_activity(net, batch):
+    """Per test sequence of a 6a batch and per cell: the final state s, |Δs| at t1 and t2, the
+    typical |Δs| (the mean over the steps but the first, t1, t2 and the last), Δs at t1, and
+    y_c just before t2 (classify_temporal_order)."""
+    n, C, pos = len(batch), net.C, batch.info["positions"]
+    act = {k: np.empty((n, C)) for k in ("final", "d1", "d2", "typical", "write1", "yc2")}
     for i in range(n):
         xs, _ = batch.dense(i)
         _, tr = net.forward(xs, trace=True)
         s = tr["s"]
         ds = np.abs(np.diff(s, axis=0, prepend=0.0))
         p1, p2 = pos[i]
-        final[i], d1[i], d2[i] = s[-1], ds[p1], ds[p2]
-        write1[i] = s[p1] - s[p1 - 1]
+        act["final"][i], act["d1"][i], act["d2"][i] = s[-1], ds[p1], ds[p2]
+        act["write1"][i] = s[p1] - s[p1 - 1]
         other = np.ones(len(s), bool)
         other[[0, p1, p2, len(s) - 1]] = False
-        typical[i] = ds[other].mean(axis=0)
-        yc2[i] = tr["y_c"][p2 - 1]
+        act["typical"][i] = ds[other].mean(axis=0)
+        act["yc2"][i] = tr["y_c"][p2 - 1]
+    return act
 
-    blocks, storing = [], []
-    for j in range(net.B):
-        cells, _ = _block_cells(net, j)
-        frac, std = _between_fraction(final[:, cells], label, range(4))
-        jump1, jump2, typ = d1[:, cells].mean(), d2[:, cells].mean(), typical[:, cells].mean()
-        writes = [bool(jump > WRITE_RATIO * typ and jump > WRITE_MIN) for jump in (jump1, jump2)]
-        separates = bool(frac > SEPARATION and std > MIN_STD)
-        when = "+".join(t for t, w in zip(("t1", "t2"), writes) if w)
-        role = ("stores" if separates and when else "integrates" if separates
-                else "writes, not kept" if when else "unused")
-        if role == "stores":
-            storing.append(j)
-        blocks.append(dict(block=j + 1, role=role, writes=when or "-", between_fraction=_r(frac),
-                           final_std=_r(std), dsum_t1=_r(jump1), dsum_t2=_r(jump2), dsum_typical=_r(typ)))
 
-    out = dict(trial=record.get("trial"), blocks_used=len(storing),
-               storing_blocks="+".join(str(j + 1) for j in storing) or "-")
-    for b in blocks:
-        out[f"block_{b['block']}"] = b["role"] + (f" {b['writes']}" if b["writes"] != "-" else "")
+def _block_role(net, j, act, label):
+    """Block j's measurements and role, step 1 of classify_temporal_order."""
+    cells, _ = _block_cells(net, j)
+    frac, std = _between_fraction(act["final"][:, cells], label, range(4))
+    jump1, jump2 = act["d1"][:, cells].mean(), act["d2"][:, cells].mean()
+    typ = act["typical"][:, cells].mean()
+    writes = [bool(jump > WRITE_RATIO * typ and jump > WRITE_MIN) for jump in (jump1, jump2)]
+    separates = bool(frac > SEPARATION and std > MIN_STD)
+    when = "+".join(t for t, w in zip(("t1", "t2"), writes) if w)
+    role = ("stores" if separates and when else "integrates" if separates
+            else "writes, not kept" if when else "unused")
+    return dict(block=j + 1, role=role, writes=when or "-", between_fraction=_r(frac),
+                final_std=_r(std), dsum_t1=_r(jump1), dsum_t2=_r(jump2), dsum_typical=_r(typ))
+
+
+def _one_block_type(net, j, act, first, second):
+    """Step 3 of classify_temporal_order for the one storing block j: (solution, dict of
+    w_c_self, w_in_from_cells, dnet_c_t2, dnet_in_t2, unrounded, None where they do not apply)."""
+    cells, cols = _block_cells(net, j)
+    W_cc, W_ic = net.weights["W_c"][np.ix_(cells, cols)], net.weights["W_in"][j, cols]
+    write1, yc2 = act["write1"], act["yc2"]
+    code = write1[first == 0][:, cells].mean(0) - write1[first == 1][:, cells].mean(0)
+    # what the stored first symbol does to the cell outputs just before t2, per second symbol
+    dy = []
+    for k in (0, 1):
+        a, b = (first == 0) & (second == k), (first == 1) & (second == k)
+        if a.any() and b.any():
+            dy.append(yc2[a][:, cells].mean(0) - yc2[b][:, cells].mean(0))
+    reach = float(np.mean([np.linalg.norm(d) for d in dy])) if dy else 0.0
+    solution = "one block, unclear"
     w_c_self = w_in_cells = dnet_c = dnet_in = None
-    if len(storing) >= 2:
-        solution = "two blocks"
-    elif not storing:
-        solution = "no storing block"
-    else:
-        j = storing[0]
-        cells, cols = _block_cells(net, j)
-        W_cc, W_ic = net.weights["W_c"][np.ix_(cells, cols)], net.weights["W_in"][j, cols]
-        code = write1[first == 0][:, cells].mean(0) - write1[first == 1][:, cells].mean(0)
-        # what the stored first symbol does to the cell outputs just before t2, per second symbol
-        dy = []
-        for k in (0, 1):
-            a, b = (first == 0) & (second == k), (first == 1) & (second == k)
-            if a.any() and b.any():
-                dy.append(yc2[a][:, cells].mean(0) - yc2[b][:, cells].mean(0))
-        reach = float(np.mean([np.linalg.norm(d) for d in dy])) if dy else 0.0
-        solution = "one block, unclear"
-        if np.linalg.norm(code) >= WRITE_MIN:
-            e = code / np.linalg.norm(code)
-            w_c_self, w_in_cells = float(e @ W_cc @ e), float(abs(W_ic @ e))
-            if dy:
-                dnet_c = float(np.mean([e @ W_cc @ d for d in dy]))
-                dnet_in = float(np.mean([abs(W_ic @ d) for d in dy]))
-            if reach < REACH:
-                pass
-            elif w_c_self >= STRONG and w_c_self >= DOMINANCE * w_in_cells:
-                solution = "one block, type 2"
-            elif w_in_cells >= STRONG and w_in_cells >= DOMINANCE * max(w_c_self, 0.0):
-                solution = "one block, type 1"
-    out.update(solution=solution, w_c_self=_r(w_c_self), w_in_from_cells=_r(w_in_cells),
-               dnet_c_t2=_r(dnet_c), dnet_in_t2=_r(dnet_in), blocks=blocks)
-    return out
+    if np.linalg.norm(code) >= WRITE_MIN:
+        e = code / np.linalg.norm(code)
+        w_c_self, w_in_cells = float(e @ W_cc @ e), float(abs(W_ic @ e))
+        if dy:
+            dnet_c = float(np.mean([e @ W_cc @ d for d in dy]))
+            dnet_in = float(np.mean([abs(W_ic @ d) for d in dy]))
+        if reach < REACH:
+            pass
+        elif w_c_self >= STRONG and w_c_self >= DOMINANCE * w_in_cells:
+            solution = "one block, type 2"
+        elif w_in_cells >= STRONG and w_in_cells >= DOMINANCE * max(w_c_self, 0.0):
+            solution = "one block, type 1"
+    return solution, dict(w_c_self=w_c_self, w_in_from_cells=w_in_cells, dnet_c_t2=dnet_c, dnet_in_t2=dnet_in)
 
 
 def count_types(rows):
