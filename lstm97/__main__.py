@@ -163,11 +163,10 @@ PLANNED_WORKERS = (2, 16, 64)     # the machine sizes the README plans a complet
 def readme(results, path, check):
     """Rewrite (or check) the README's generated blocks, headline figure and docs/experiments.md
     (lstm97.report), with the queue's plan of a complete run on PLANNED_WORKERS workers."""
-    from . import plan
-    notebooks = sorted((plan.ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    notebooks = sorted((planning.ROOT / "notebooks").glob("[0-9]*.ipynb"))
     planned = []
     for w in PLANNED_WORKERS:
-        p = plan.make_plan(notebooks, "paper", None, w, basis=results)
+        p = planning.make_plan(notebooks, "paper", None, w, basis=results)
         planned.append((w, sum(len(s.missing) for _, steps in p.notebooks for s in steps), p.hours()))
     return rewrite_readme(results, path, check, planned=planned)
 
