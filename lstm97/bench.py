@@ -275,13 +275,7 @@ def lane_rows(budget, n_seq, L=LANES):
 
         def parallel():
             lanes.train_batches(nets, batches, lr)
-        t = {"single": [], "lanes": []}
-        t0 = time.perf_counter()
-        while time.perf_counter() - t0 < budget or not t["lanes"]:
-            for key, run in (("single", single), ("lanes", parallel)):    # interleaved: same load
-                t1 = time.thread_time()
-                run()
-                t[key].append(time.thread_time() - t1)
+        t = alternate(single, parallel, budget)
         sigmas, macs = step_work(nets[0], batches[0])
         pairs = np.array(t["single"]) / np.maximum(np.array(t["lanes"]), 1e-9)
         rows.append({"net": name, "lanes": L, "single": steps / min(t["single"]),
@@ -370,13 +364,7 @@ def competitor_lane_rows(budget, n_seq, L=LANES, p=100):
 
             def parallel():
                 lane_train(nets, batches, 1.0, update, exp)
-            t = {"single": [], "lanes": []}
-            t0 = time.perf_counter()
-            while time.perf_counter() - t0 < budget or not t["lanes"]:
-                for key, run in (("single", single), ("lanes", parallel)):      # interleaved: same load
-                    t1 = time.thread_time()
-                    run()
-                    t[key].append(time.thread_time() - t1)
+            t = alternate(single, parallel, budget)
             pairs = np.array(t["single"]) / np.maximum(np.array(t["lanes"]), 1e-9)
             rows.append({"learner": name, "update": update, "exp": exp, "p": p, "weights": nets[0].n_weights,
                          "lanes": L, "single": steps / max(min(t["single"]), 1e-9),
@@ -441,6 +429,19 @@ def report_cells(rows):
     for r in rows:
         print(f"{r['net']:<13} {r['cell']:<26} {r['single']:9.3g} {r['lanes']:9.3g} {1e9 / r['lanes']:16.1f} "
               f"{base[r['net']]['lanes'] / r['lanes']:12.2f}x")
+
+
+def alternate(single, parallel, budget):
+    """{"single": [...], "lanes": [...]}: the CPU times of this thread of single() and parallel(),
+    run in turn (the same load on both) until ``budget`` seconds have passed, at least once each."""
+    t = {"single": [], "lanes": []}
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < budget or not t["lanes"]:
+        for key, run in (("single", single), ("lanes", parallel)):
+            t1 = time.thread_time()
+            run()
+            t[key].append(time.thread_time() - t1)
+    return t
 
 
 def have_torch():

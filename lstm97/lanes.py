@@ -871,6 +871,17 @@ def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
 KEYS = ("W_in", "W_out", "W_c", "W_k")
 
 
+def check_batches(batches):
+    """ValueError unless the batches of one lane call share their inputs per step (nnz) and hold
+    no empty sequence."""
+    nnz = batches[0].x_idx.shape[1]
+    for b in batches:
+        if b.x_idx.shape[1] != nnz:
+            raise ValueError(f"the batches of one call must have the same nnz, got {b.x_idx.shape[1]} and {nnz}")
+        if len(b) and np.any(b.lengths == 0):
+            raise ValueError("empty sequences are not supported")
+
+
 def _topology(net):
     return (net.n_in, net.n_out, net.B, net.S, net.g, net.h, net.input_gates, net.output_gates,
             net.forget_gates, net.shortcuts, tuple(net.initial_z()))
@@ -898,12 +909,7 @@ def train_batches(nets, batches, lr, update="sequence", exp="poly"):
         for k in nets[0].masks:
             if not np.array_equal(net.masks[k], nets[0].masks[k]):
                 raise ValueError(f"the nets of one call must share their masks ({k} differs)")
-    nnz = batches[0].x_idx.shape[1]
-    for b in batches:
-        if b.x_idx.shape[1] != nnz:
-            raise ValueError(f"the batches of one call must have the same nnz, got {b.x_idx.shape[1]} and {nnz}")
-        if len(b) and np.any(b.lengths == 0):
-            raise ValueError("empty sequences are not supported")
+    check_batches(batches)
     out = []
     for g in range(0, len(nets), LANES):
         out += _train_group(nets[g:g + LANES], batches[g:g + LANES], lr, update, exp)

@@ -59,7 +59,7 @@ from numba import njit
 
 from . import rnn
 from .fastexp import sigma_array
-from .lanes import CACHE, _apply, _local, sigma_lanes
+from .lanes import CACHE, _apply, _end_sequences, _local, _next_sequences, check_batches, sigma_lanes
 from .lanevec import (LANES, above, add_to, any_lane, equals, gather, get, is_number, magnitude, put,
                       read_columns, read_steps, scatter_add, splat, started, where)
 from .online import ABS_ALL, ABS_END, ERR_END, SSE, check_exp, check_update, new_stats
@@ -93,39 +93,6 @@ def _setup(x_idx, x_val, targets, t_idx, starts, bad, fine, active, X_at, I_at, 
         I_at[l] = x_idx[l].ctypes.data
         D_at[l] = targets[l].ctypes.data
         T_at[l] = t_idx[l].ctypes.data
-
-
-@njit(inline="always")
-def _end_round(sums, stats, first, q, active, done, bad):
-    """The round's end: every active lane stores its sequence's statistics; done := 1.0 where
-    they are finite (online.store), else the lane stops at this sequence."""
-    for l in range(LANES):
-        done[l] = 0.0
-        if not active[l]:
-            continue
-        for i in range(4):
-            stats[first[l] + q[l], i] = sums[i, l]
-        if sums[SSE, l] - sums[SSE, l] != 0.0:
-            bad[l] = q[l]
-            active[l] = False
-        else:
-            done[l] = 1.0
-
-
-@njit(inline="always")
-def _next(starts, q, active, done, fine, bad):
-    """After the update of the round's end: the lanes whose weights became NaN or inf stop,
-    the others go to their next sequence."""
-    for l in range(LANES):
-        if not done[l]:
-            continue
-        if not fine[l]:
-            bad[l] = q[l]
-            active[l] = False
-            fine[l] = 1.0
-            continue
-        q[l] += 1
-        active[l] = q[l] + 1 < len(starts[l])
 
 
 # --------------------------------------------------------------------------- the kernel
@@ -195,6 +162,9 @@ def _kernel(W_h, W_oT, M_h, M_oT, Mx, n_in, lr, bptt, step_update, exact,
     I_at = np.zeros(L, np.int64)
     D_at = np.zeros(L, np.int64)
     T_at = np.zeros(L, np.int64)
+    ends = np.zeros(L, np.int64)                    # len(starts[l])
+    for l in range(L):
+        ends[l] = len(starts[l])
     _setup(x_idx, x_val, targets, t_idx, starts, bad, fine, active, X_at, I_at, D_at, T_at)
     G, scale = (W_oT, lr) if step_update and not bptt else (dW_oT, 1.0)   # RTRL's readout changes: now or summed
 
@@ -376,7 +346,7 @@ def _kernel(W_h, W_oT, M_h, M_oT, Mx, n_in, lr, bptt, step_update, exact,
             elif bptt:
                 put(EPS, tau, splat(0.0))
             put(a_prev, 0, a)
-        _end_round(sums, stats, first, q, active, done, bad)
+        _end_sequences(sums, stats, first, q, bad, active, done)
 
         if bptt:
             # backward (bptt._kernel): ϑ(t) = f'(net(t)) (eps(t) + w ϑ(t+1)), from the round's last
@@ -415,7 +385,7 @@ def _kernel(W_h, W_oT, M_h, M_oT, Mx, n_in, lr, bptt, step_update, exact,
         if bptt or not step_update:
             _apply(W_h, M_h, dW_h, lr, done, fine)
             _apply(W_oT, M_oT, dW_oT, lr, done, fine)
-        _next(starts, q, active, done, fine, bad)
+        _next_sequences(q, bad, active, done, fine, ends)
 
 
 # --------------------------------------------------------------------------- Python side
@@ -445,12 +415,7 @@ def _check(nets, batches):
     key = group_key(nets[0])
     if any(group_key(net) != key for net in nets[1:]):
         raise ValueError("the nets of one call must share their sizes and masks")
-    nnz = batches[0].x_idx.shape[1]
-    for b in batches:
-        if b.x_idx.shape[1] != nnz:
-            raise ValueError(f"the batches of one call must have the same nnz, got {b.x_idx.shape[1]} and {nnz}")
-        if len(b) and np.any(b.lengths == 0):
-            raise ValueError("empty sequences are not supported")
+    check_batches(batches)
     return nets, batches
 
 
