@@ -100,6 +100,26 @@ def test_st3_needs_low_mean_error_and_all_recent_correct():
     assert crit.scan(stats) == [(7, "solved")]
 
 
+def test_the_reber_check_stops_at_the_first_wrong_string_and_agrees_with_the_count():
+    from types import SimpleNamespace
+    for exp_id in ("1-1", "1-rtrl3", "1-elm15"):
+        exp = experiments.get(exp_id)
+        crit, task = criteria.of(exp), exp.make_task(0)
+        net = nets.initial_net(exp, 0)
+        batch = task.train_batch
+        whole = nets.evaluate(net, batch)[1]
+        parts = [nets.evaluate(net, batch.take(np.arange(a, b)))[1] for a, b in ((0, 8), (8, 32), (32, len(batch)))]
+        assert np.array_equal(np.concatenate(parts), whole)          # each string from a reset state
+        assert crit.wrong(net, task) != [0, 0] and not crit.all_correct(net, task)
+        everything = lambda legal: np.ones_like(legal)
+        easy = SimpleNamespace(train_batch=task.train_batch, train_legal=everything(task.train_legal),
+                               test_batch=task.test_batch, test_legal=everything(task.test_legal))
+        assert crit.wrong(net, easy) == [0, 0] and crit.all_correct(net, easy)
+        assert crit.check(net, easy, None) == ["solved"] and crit.check(net, task, None) == []
+        only_test = SimpleNamespace(**{**vars(easy), "test_legal": task.test_legal})
+        assert crit.wrong(net, only_test)[0] == 0 and not crit.all_correct(net, only_test)
+
+
 def test_nseq_stages_in_order():
     exp = replace(experiments.get("5"), window=10, nseq=(5, 2))
     crit = criteria.of(exp)
@@ -406,7 +426,7 @@ def test_lanes_resume_each_trial_from_its_own_checkpoint(tmp_path, monkeypatch):
 
 def test_run_trials_leaves_no_checkpoint_beside_finished_records(tmp_path, monkeypatch):
     monkeypatch.setattr(trial, "CHECKPOINT_EVERY", 0.0)
-    monkeypatch.setattr(trial, "_chunk_size", lambda exp, task: 500)
+    monkeypatch.setattr(trial, "chunk_size", lambda exp, task: 500)
     recs = run_trials("6a", 2, scale="smoke", results=tmp_path, workers=1, progress=False)
     assert len(recs) == 2
     assert sorted(p.name for p in (tmp_path / "6a").iterdir()) == ["trial_000.json", "trial_001.json"]
