@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 try:
-    from . import experiments, paper, plan as planning, readings
+    from . import experiments, paper, plan as planning, readings, trialcost
     from .lanevec import LANES, width
     from .runner import (SCALES, SMOKE, RecordError, check_writable, checkpoint_path, connect,
                          load_records, record_path, run_trials, trial_count)
@@ -146,6 +146,11 @@ def _parser():
     plan.add_argument("--results", default=None, metavar="DIR",
                       help="plan only what this folder of records lacks (default: a complete run, "
                            "nothing recorded)")
+    plan.add_argument("--measure", action="store_true",
+                      help="first measure, on this machine, what a trial-step, the work outside the "
+                           "learner and a pass of the lanes cost for each experiment of the plan (about "
+                           "a second each), and keep it in data/trial_costs.json, which the plan reads "
+                           "(lstm97/trialcost.py)")
     ap.plan_parser = plan
     readme = sub.add_parser("readme", help="rewrite the README's generated results from the records, "
                             "and docs/experiments.md from the experiments")
@@ -302,8 +307,13 @@ def plan(ap, args):
     results = Path(args.results) if args.results else None
     chosen = [found[n] for n in sorted(set(wanted))]
     made = planning.make_plan(chosen, args.scale, results, args.workers)
+    if args.measure:
+        print(f"measuring what a trial costs, per experiment, into {trialcost.PATH}")
+        trialcost.measure_all(s.experiment for _, steps in made.notebooks for s in steps)
+        made = planning.make_plan(chosen, args.scale, results, args.workers)
     print(f"plan at {args.scale} scale of {'what ' + str(results) + ' lacks' if results else 'a complete run'}, "
-          + (f"estimated from the committed records in {planning.COMMITTED}" if args.scale == "paper"
+          + (f"estimated from the committed records in {planning.COMMITTED} and the costs measured "
+             f"in {trialcost.PATH} ({len(trialcost.load())} experiments)" if args.scale == "paper"
              else f"{planning.SMOKE_SECONDS} core seconds a smoke trial alone"))
     for line in planning.describe(made):
         print(line)

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import ablations, experiments, readings, trialqueue
+from . import ablations, experiments, readings, trialcost, trialqueue
 from .runner import Progress, connect, scaled, trial_count
 from .trialqueue import SMOKE_SECONDS  # noqa: F401  (the estimate of a smoke trial)
 
@@ -133,20 +133,29 @@ class Step:
 @dataclass
 class Plan:
     """What a run trains: ``notebooks`` [(notebook path, [Step])]; ``tasks``, all their trials
-    packed for ``workers`` workers (trialqueue.Task, longest first)."""
+    packed for ``workers`` workers (trialqueue.Task, longest first); ``sample``, the estimator's
+    (trialqueue.estimator) for the rows whose trials' times are known only as a sample."""
     notebooks: list
     tasks: list
     workers: int
+    sample: object = None
+    _hours: float = None
 
     def hours(self):
-        """The estimated wall time on the plan's workers."""
-        return trialqueue.wall_time(self.tasks, self.workers) / 3600
+        """The estimated wall time on the plan's workers: the mean over random orders of the
+        rows whose trials' times are known only as a sample (trialqueue.expected_wall_time)."""
+        if self._hours is None:
+            seconds = trialqueue.wall_time(self.tasks, self.workers) if self.sample is None \
+                else trialqueue.expected_wall_time(self.tasks, self.workers, self.sample)
+            self._hours = seconds / 3600
+        return self._hours
 
 
-def make_plan(notebooks, scale, results, workers, basis=COMMITTED):
+def make_plan(notebooks, scale, results, workers, basis=COMMITTED, costs=trialcost.PATH):
     """The Plan of ``notebooks``: what each would train, in order, that ``results`` lacks
     (records there are checked first, RecordError) and no earlier notebook trains, packed into
-    tasks estimated from the records in ``basis``."""
+    tasks estimated from the records in ``basis`` and, at paper scale, the lane costs measured
+    in the file ``costs`` (trialcost.py)."""
     seen, steps_of = set(), []
     for path in notebooks:
         seed = parameter_defaults(_read(path)).get("seed") or 0
@@ -158,7 +167,9 @@ def make_plan(notebooks, scale, results, workers, basis=COMMITTED):
                 steps.append(Step(exp_id, n, seed, todo))
         steps_of.append((Path(path), steps))
     items = [(s.experiment, t, s.seed) for _, steps in steps_of for s in steps for t in s.missing]
-    return Plan(steps_of, trialqueue.pack(items, trialqueue.estimator(scale, basis), workers), workers)
+    costs = trialcost.load(costs) if scale == "paper" else {}
+    seconds = trialqueue.estimator(scale, basis, costs)
+    return Plan(steps_of, trialqueue.pack(items, seconds, workers, costs), workers, getattr(seconds, "sample", None))
 
 
 def _shares(tasks):

@@ -43,7 +43,8 @@ class TrialState:
     reason: str = ""
 
 
-def _chunk_size(exp, task):
+def chunk_size(exp, task):
+    """Sequences per chunk of training: the criterion's check interval, else about 300,000 steps."""
     if exp.check_every:
         return exp.check_every
     probe = task.sample(np.random.default_rng(0), 20)
@@ -129,7 +130,7 @@ def chunks(exp, trial, seed, scale, keep_weights, on_chunk, name, checkpoint=Non
     exp = scaled(exp, scale)
     t0 = time.perf_counter()
     task = exp.make_task(trial)
-    learner, chunk = LEARNERS[name], _chunk_size(exp, task)
+    learner, chunk = LEARNERS[name], chunk_size(exp, task)
     key = dict(experiment=exp.id, trial=trial, seed=seed, scale=scale, config=fingerprint(exp, scale),
                engine=name, versions=versions(), sources=SOURCES)
     s = load_checkpoint(checkpoint, key) if checkpoint is not None else None

@@ -13,17 +13,30 @@ alone, with the lanes' exp). A lane trial's record
 is the one it gets alone, so no record depends on the packing, and an interrupted run packs the
 trials still missing afresh, each resuming from its own checkpoint.
 
-Estimates, in core seconds. A trial alone: the trial's own record in the basis folder (the
-committed records; same experiment, trial and seed): its ``wall_time`` where a single-trial
-learner made it; where the lanes made it (its ``wall_time`` is a share of the kernel calls),
-its trial-steps at the single-trial rate (core seconds per trial-step) of the experiment's
-records made by a single-trial learner, else of its main run's. Without a record of its own,
-the mean of the experiment's records so estimated, else of its main run's (a reading not run
-yet); without either, the mean of every other trial of the plan. At smoke scale every trial
-alone counts ``SMOKE_SECONDS``. A lane group: a pass of the kernel costs ``cost`` single-trial
-steps whatever the number of busy lanes (``LaneKernel.cost``), so with its trials' times alone
-t1 >= t2 >= ... the group costs cost * t(solo+1) for the passes, plus t1 - t(solo+1), ...,
-t(solo) - t(solo+1) for its last ``solo`` trials trained one by one.
+Estimates, in core seconds. A trial alone: where the experiment's costs are measured on this
+machine (trialcost.py, ``data/trial_costs.json``), its record's trial-steps (same experiment,
+trial and seed) times the measured seconds per step of its learner alone, divided by 1 - the
+measured fraction ``other`` of a trial's time spent outside the learner (drawing chunks, the
+criterion's checks). Otherwise from the records' times: its ``wall_time`` where a single-trial
+learner made it; where the lanes made it (its ``wall_time`` is a share of the kernel calls), its
+trial-steps at the single-trial rate of the experiment's records made by a single-trial
+learner, else of its main run's. Without a record of its own, the mean of the experiment's
+records so estimated, else of its main run's (a reading or variant not run yet, at its own
+measured rate); without either, the mean of every other trial of the plan. At smoke scale every
+trial alone counts ``SMOKE_SECONDS``.
+
+A lane group: a pass of the kernel costs ``pass`` single-trial steps whatever the number of busy
+lanes, as measured for the net (trialcost.py: 2.5-8.3 for the LSTM's 16 lanes), else the
+kernel's one number (``LaneKernel.cost``). With its trials' learner parts l1 >= l2 >= ... (a
+trial's time alone less its part ``other``, which the lanes do not share) the group costs
+cost * l(solo+1) for the passes, plus l1 - l(solo+1), ..., l(solo) - l(solo+1) for its last
+``solo`` trials trained one by one, plus every trial's part outside the learner.
+
+Which trials run long. Where another learner made a row's records (the engine with libm's exp)
+or the row has none, the queue's learner gives other numbers and other trials run long: the
+estimates say how long its trials take, not which. ``expected_wall_time`` deals such a row's
+times to its trials at random and averages the wall time over many deals; the packing still
+follows the estimates, as the queue does.
 
 Packing. Per lane key the trials go longest first into groups of LANES (a group of ``solo``
 trials or fewer becomes single trials), so trials of like length share a group. Then the rule
@@ -37,10 +50,12 @@ Order and plan. Tasks go longest first; each worker takes the next task as it fr
 scheduling), which ``wall_time`` simulates with the estimates: the plan's wall time.
 """
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, partial
 from itertools import chain
 from queue import SimpleQueue
+
+import numpy as np
 
 from . import experiments, lanes
 from .learners import LANE_KERNELS, learner_of
@@ -60,10 +75,19 @@ SMOKE_SECONDS = 2.0
 @dataclass
 class Task:
     """Trials trained together on one worker: ``trials`` [(experiment id, trial, seed)], in lanes
-    if ``lanes`` (a lane group), else one trial alone; ``seconds``, its estimated core seconds."""
+    if ``lanes`` (a lane group), else one trial alone; ``seconds``, its estimated core seconds;
+    ``times``, its trials' estimated times alone, ``kernel`` (with its pass cost) and ``other``
+    (each trial's fraction outside its learner), from which ``cost`` recomputes it."""
     trials: list
     seconds: float
     lanes: bool
+    times: list = None
+    kernel: object = None
+    other: list = None
+
+    def cost(self, times):
+        """Its core seconds if its trials took ``times`` alone."""
+        return group_seconds(times, self.kernel, self.other) if self.lanes else sum(times)
 
 
 def missing(jobs, results, scale):
@@ -113,40 +137,92 @@ def _alone(records, rate):
     return out
 
 
-def estimator(scale, basis):
+def estimator(scale, basis, costs=None):
     """seconds((experiment id, trial, seed)): the trial's core seconds alone (module
-    docstring), None without a basis."""
+    docstring), None without a basis; ``seconds.sample(exp_id)``, the times its trials take in
+    an order nobody knows, or None. ``costs``: {experiment id: trialcost.measure's dict}."""
     if scale != "paper":
         return lambda item: SMOKE_SECONDS
+    costs = costs or {}
+
+    def rate(exp_id):
+        """Measured core seconds per trial-step of a trial alone (trialcost.py), else None."""
+        c = costs.get(exp_id, {})
+        return c["step"] / (1.0 - c["other"]) if "step" in c else None
 
     @cache
     def of(exp_id):
-        records = load_records(basis, exp_id)
-        base = experiments.get(exp_id).base
-        rate = _single_rate(records)
-        if rate is None and base != exp_id:
-            rate = _single_rate(load_records(basis, base))
-        times = _alone(records, rate)
-        return times, sum(times.values()) / len(times) if times else None
+        """{(trial, seed): seconds alone} from the experiment's records, else its main run's."""
+        exp, measured = experiments.get(exp_id), rate(exp_id)
+        for source in dict.fromkeys((exp_id, exp.base)):
+            records = load_records(basis, source)
+            if measured is not None:
+                times = {(r["trial"], r["seed"]): r["steps"] * measured for r in records if r.get("steps")}
+            else:
+                single = _single_rate(records) or _single_rate(load_records(basis, experiments.get(source).base))
+                times = _alone(records, single)
+            if times:
+                return times, source == exp_id
+        return {}, True
 
     def seconds(item):
         exp_id, trial, seed = item
-        times, mean = of(exp_id)
-        base = experiments.get(exp_id).base
-        if (trial, seed) in times:
+        times, own = of(exp_id)
+        if own and (trial, seed) in times:
             return times[trial, seed]
-        return mean if mean is not None or base == exp_id else of(base)[1]
+        return sum(times.values()) / len(times) if times else None
+
+    @cache
+    def sample(exp_id):
+        """The times alone that the experiment's trials take, in an order nobody knows: its
+        records' where another learner made them (the queue's learner gives other numbers, so
+        other trials run long), or its main run's where it has none; None where its records are
+        the queue learner's own (each trial's time is known)."""
+        exp = experiments.get(exp_id)
+        records = load_records(basis, exp_id)
+        if records and all(r.get("engine") == learner_of(exp) for r in records):
+            return None
+        return tuple(sorted(of(exp_id)[0].values())) or None
+    seconds.sample = sample
     return seconds
 
 
-def group_seconds(times, kernel=LANE_KERNELS[LANES]):
+def group_seconds(times, kernel=LANE_KERNELS[LANES], other=None):
     """Core seconds of trials trained at once in ``kernel``'s lanes, given their times alone
-    (module docstring)."""
-    t, solo = sorted(times, reverse=True), kernel.solo
-    if len(t) <= solo:
-        return sum(t)
-    cut = t[solo]
-    return kernel.cost * cut + sum(x - cut for x in t[:solo])
+    and, in ``other``, the fraction of each spent outside the learner, which the lanes do not
+    share (module docstring; None: none)."""
+    other = [0.0] * len(times) if other is None else other
+    learn = sorted(((1 - f) * t for t, f in zip(times, other)), reverse=True)
+    own = sum(f * t for t, f in zip(times, other))
+    solo = kernel.solo
+    if len(learn) <= solo:
+        return sum(times)
+    cut = learn[solo]
+    return kernel.cost * cut + sum(x - cut for x in learn[:solo]) + own
+
+
+def expected_wall_time(tasks, workers, sample, draws=64, seed=0):
+    """The mean of ``wall_time`` over ``draws`` runs in which each experiment with a
+    ``sample(exp_id)`` (the estimator's) has its trials' times drawn from it in random order
+    (without replacement while the sample lasts): which of its trials run long is not known.
+    Without such experiments, ``wall_time`` itself."""
+    where = {}
+    for i, task in enumerate(tasks):
+        for j, (exp_id, _, _) in enumerate(task.trials):
+            if sample(exp_id):
+                where.setdefault(exp_id, []).append((i, j))
+    if not where:
+        return wall_time(tasks, workers)
+    rng, total = np.random.default_rng(seed), 0.0
+    for _ in range(draws):
+        times = [list(t.times) for t in tasks]
+        for exp_id, places in where.items():
+            s = np.array(sample(exp_id))
+            picks = np.concatenate([rng.permutation(s) for _ in range(-(-len(places) // len(s)))])
+            for (i, j), x in zip(places, picks):
+                times[i][j] = float(x)
+        total += wall_time([replace(t, seconds=t.cost(ts)) for t, ts in zip(tasks, times)], workers)
+    return total / draws
 
 
 def wall_time(tasks, workers):
@@ -158,26 +234,45 @@ def wall_time(tasks, workers):
     return max(free)
 
 
-def _split(trials, kernel, alone, first):
+def _pass_costs(costs):
+    """{lane key: a pass's measured cost} of the experiments of ``costs`` that still exist."""
+    out = {}
+    for exp_id, c in costs.items():
+        try:
+            key = lane_key(exp_id)
+        except ValueError:             # an experiment renamed or removed since it was measured
+            continue
+        if key is not None and "pass" in c:
+            out[key] = c["pass"]
+    return out
+
+
+def _split(trials, kernel, alone, first, other=None):
     """Tasks of one lane key's trials [(seconds, item)], longest first: the ``alone`` longest
     single, the next ``first`` one group, the rest in groups of LANES; a group of the kernel's
-    ``solo`` trials or fewer is single trials."""
+    ``solo`` trials or fewer is single trials. ``other``: {item: fraction of its time outside
+    the learner} (group_seconds)."""
     rest = range(alone + first, len(trials), lanes.LANES)
     groups = [trials[i:i + 1] for i in range(alone)] + [trials[alone:alone + first]] \
         + [trials[i:i + lanes.LANES] for i in rest]
     tasks = []
     for g in groups:
         if len(g) > kernel.solo:
-            tasks.append(Task([item for _, item in g], group_seconds([s for s, _ in g], kernel), True))
+            fractions = [(other or {}).get(item, 0.0) for _, item in g]
+            times = [s for s, _ in g]
+            tasks.append(Task([item for _, item in g], group_seconds(times, kernel, fractions), True,
+                              times, kernel, fractions))
         else:
-            tasks += [Task([item], s, False) for s, item in g]
+            tasks += [Task([item], s, False, [s]) for s, item in g]
     return tasks
 
 
-def pack(items, seconds, workers):
+def pack(items, seconds, workers, costs=None):
     """The tasks of ``items`` [(experiment id, trial, seed)], longest first, planned for
     ``workers`` workers (module docstring); ``seconds(item)`` is a trial's core seconds alone
-    (None: unknown, counted as the mean of the others)."""
+    (None: unknown, counted as the mean of the others). ``costs``: {experiment id:
+    trialcost.measure's dict}; a lane key with an experiment there takes its ``pass`` instead of
+    its kernel's ``cost``, and each of its trials its fraction ``other``."""
     est = {item: seconds(item) for item in items}
     known = [s for s in est.values() if s is not None]
     guess = sum(known) / len(known) if known else 0.0
@@ -186,14 +281,17 @@ def pack(items, seconds, workers):
     for item in items:
         key = lane_key(item[0])
         if key is None:
-            single.append(Task([item], est[item], False))
+            single.append(Task([item], est[item], False, [est[item]]))
         else:
             keyed.setdefault(key, []).append((est[item], item))
     keys = list(keyed)
     trials = [sorted(keyed[k], key=lambda x: -x[0]) for k in keys]
     cuts = [(0, lanes.LANES)] * len(keys)           # per key: (its longest trials alone, first group)
-    kernels = [LANE_KERNELS[k[0]] for k in keys]
-    parts = [_split(t, kl, *c) for t, kl, c in zip(trials, kernels, cuts)]
+    measured = _pass_costs(costs or {})
+    kernels = [replace(LANE_KERNELS[k[0]], cost=measured.get(k, LANE_KERNELS[k[0]].cost)) for k in keys]
+    other = {item: costs[item[0]].get("other", 0.0) for item in items if item[0] in (costs or {})}
+    split = lambda i, cut: _split(trials[i], kernels[i], *cut, other)
+    parts = [split(i, c) for i, c in enumerate(cuts)]
     planned = lambda parts: wall_time(single + list(chain(*parts)), workers)
     best = planned(parts)
     while True:
@@ -204,11 +302,11 @@ def pack(items, seconds, workers):
         alone, first = cuts[i]
         size = min(first, len(trials[i]) - alone)
         options = [(alone + j, first) for j in range(1, size + 1)] + [(alone, g) for g in range(kernels[i].solo + 1, size)]
-        tried = [(planned(parts[:i] + [_split(trials[i], kernels[i], *o)] + parts[i + 1:]), o) for o in options]
+        tried = [(planned(parts[:i] + [split(i, o)] + parts[i + 1:]), o) for o in options]
         w, o = min(tried)
         if w >= best:
             break
-        best, cuts[i], parts[i] = w, o, _split(trials[i], kernels[i], *o)
+        best, cuts[i], parts[i] = w, o, split(i, o)
     return sorted(single + list(chain(*parts)), key=lambda t: -t.seconds)
 
 

@@ -7,6 +7,8 @@ import pytest
 from lstm97 import experiments, lanes, rnn_lanes, scheduling, trial, trialqueue
 from lstm97.runner import Progress, keep_weights, run_trial, run_trials
 from lstm97.learners import LANE_KERNELS
+from lstm97.plan import COMMITTED
+from lstm97.records import LANES, fingerprint
 from lstm97.trialqueue import Task, group_seconds, lane_key, pack, wall_time
 
 SHARED = ("6a", "6a+in-bias-none")        # one net, learning rate and update: one lane key
@@ -50,6 +52,68 @@ def test_a_lane_group_costs_its_passes_and_then_its_last_trials_one_by_one():
         assert group_seconds(times, kernel) == cost * 100.0
         assert group_seconds([500.0] + times[1:], kernel) == cost * 100.0 + 400.0
         assert group_seconds([7.0] * solo, kernel) == 7.0 * solo      # solo or fewer: one after another
+
+
+def test_the_lanes_share_only_the_learners_part_of_a_trial():
+    kernel = LANE_KERNELS[LANES]
+    solo, cost = kernel.solo, kernel.cost
+    times = [100.0] * (solo + 1) + [10.0] * 6
+    other = [0.25] * len(times)               # a quarter of each trial outside its learner
+    assert group_seconds(times, kernel, other) == pytest.approx(cost * 75.0 + 0.25 * sum(times))
+    assert group_seconds(times, kernel, [0.0] * len(times)) == group_seconds(times, kernel)
+
+
+def test_measured_lane_costs_replace_the_kernels_number():
+    items = [("6a", t, 0) for t in range(16)]
+    seconds = lambda item: 10.0
+    plain = pack(items, seconds, workers=1)
+    assert len(plain) == 1 and plain[0].seconds == pytest.approx(LANE_KERNELS[LANES].cost * 10.0)
+    # a measured experiment of the same lane key sets the pass; "other" belongs to its own trials
+    kin = pack(items, seconds, workers=1, costs={"6a+in-bias-none": {"pass": 8.0, "other": 0.5}})
+    assert kin[0].seconds == pytest.approx(8.0 * 10.0)
+    own = pack(items, seconds, workers=1, costs={"6a": {"pass": 8.0, "other": 0.5}})
+    assert own[0].seconds == pytest.approx(8.0 * 5.0 + 16 * 5.0)
+    assert pack(items, seconds, 1, {"no-such-row": {"pass": 1.0}})[0].seconds == plain[0].seconds
+
+
+def test_measured_rates_turn_the_records_steps_into_time(tmp_path):
+    rec = json.loads((COMMITTED / "6a" / "trial_000.json").read_text())
+    (tmp_path / "6a").mkdir()
+    (tmp_path / "6a" / "trial_000.json").write_text(json.dumps(rec))
+    est = trialqueue.estimator("paper", tmp_path)
+    assert est(("6a", 0, rec["seed"])) == rec["wall_time"]                # the record's own time
+    assert est(("6a+forget", 3, 0)) == pytest.approx(rec["wall_time"])     # no records: its main run's
+    costs = {"6a": {"step": 1e-7, "other": 0.5}, "6a+forget": {"step": 3e-7, "other": 0.25}}
+    est = trialqueue.estimator("paper", tmp_path, costs)
+    assert est(("6a", 0, rec["seed"])) == pytest.approx(rec["steps"] * 1e-7 / 0.5)
+    assert est(("6a+forget", 3, 0)) == pytest.approx(rec["steps"] * 3e-7 / 0.75)   # its own rate
+    assert trialqueue.estimator("paper", tmp_path / "nothing")(("6a+forget", 3, 0)) is None
+
+
+def test_a_rows_times_are_a_sample_where_another_learner_made_its_records(tmp_path):
+    rec = json.loads((COMMITTED / "6a" / "trial_000.json").read_text())
+    for exp_id, engine, trial in (("6a", "lstm97.engine: truncated gradient", 0), ("6a", "x", 1),
+                                  ("6a+in-bias-none", LANES, 0)):
+        (tmp_path / exp_id).mkdir(exist_ok=True)
+        r = dict(rec, experiment=exp_id, trial=trial, engine=engine, wall_time=10.0 * (trial + 1),
+                 config=fingerprint(experiments.get(exp_id), "paper"))
+        (tmp_path / exp_id / f"trial_{trial:03d}.json").write_text(json.dumps(r))
+    sample = trialqueue.estimator("paper", tmp_path).sample
+    assert sample("6a") == (10.0, 20.0)                 # the engine's records: the lanes give others
+    assert sample("6a+in-bias-none") is None            # the lanes' own records: each trial known
+    assert sample("6a+naive-cec") == (10.0, 20.0)       # no records: its main run's times
+
+
+def test_the_expected_wall_time_draws_which_trials_run_long():
+    kernel = LANE_KERNELS[LANES]
+    single = Task([("e", 0, 0)], 100.0, False, [100.0])
+    group = Task([("e", t, 0) for t in range(1, 5)], kernel.cost * 10.0, True, [10.0] * 4, kernel, [0.0] * 4)
+    assert wall_time([single, group], 2) == max(100.0, kernel.cost * 10.0)
+    sample = lambda exp_id: (10.0, 10.0, 10.0, 10.0, 100.0)
+    # the long trial is the single one in 1 draw of 5, else in the group (its last trials one by one)
+    expected = 0.2 * max(100.0, kernel.cost * 10.0) + 0.8 * (kernel.cost * 10.0 + 90.0)
+    assert trialqueue.expected_wall_time([single, group], 2, sample, draws=4000) == pytest.approx(expected, rel=0.03)
+    assert trialqueue.expected_wall_time([single, group], 2, lambda e: None) == wall_time([single, group], 2)
 
 
 def test_the_plan_is_a_list_schedule_longest_first():
@@ -116,7 +180,7 @@ def test_an_interrupted_queue_resumes_from_records_and_checkpoints(tmp_path, mon
     trial of the lane group; run again, it repeats no record, resumes those trials from their
     checkpoints, trains the task never started, and every record is the trial's alone."""
     monkeypatch.setattr(trial, "CHECKPOINT_EVERY", 0.0)
-    monkeypatch.setattr(trial, "_chunk_size", lambda exp, task: 500)
+    monkeypatch.setattr(trial, "chunk_size", lambda exp, task: 500)
     results = tmp_path / "res"
     jobs = [(SHARED[0], 3, 0), (SHARED[1], 3, 0), (ALONE, 1, 0)]
     calls = []
