@@ -10,7 +10,9 @@ sequence), for three nets of the paper, trained by
 then the memory training needs at T=100 versus T=10,000, the full gradient (reading 'full'),
 the competitors' learners (RTRL, BPTT, Elman's procedure, weight guessing), and the
 trial-parallel kernel (``lanes.py``) against the single-trial engine in trial-steps per second,
-and the 2a/2b net under per-sequence and per-step updates.
+the 2a/2b net under per-sequence and per-step updates, the cell variants, and the lanes of
+RTRL and BPTT (``rnn_lanes.py``) and of the full gradient (``fullgrad_lanes.py``) against
+their single-trial learners.
 Everything runs on one pinned core. ``--quick`` is a smoke run (timings meaningless).
 The speed targets set for the engine before it was written (docs/performance.md) are printed
 next to the results; they are measured, never asserted.
@@ -27,7 +29,7 @@ from functools import partial
 import numba
 import numpy as np
 
-from . import bptt, elman, engine, fullgrad, guessing, lanes, rnn, rnn_lanes, rtrl
+from . import bptt, elman, engine, fullgrad, fullgrad_lanes, guessing, lanes, rnn, rnn_lanes, rtrl
 from .engine import train
 from .experiments import get
 from .network import LSTM97
@@ -275,12 +277,9 @@ def lane_rows(budget, n_seq, L=LANES):
 
         def parallel():
             lanes.train_batches(nets, batches, lr)
-        t = alternate(single, parallel, budget)
         sigmas, macs = step_work(nets[0], batches[0])
-        pairs = np.array(t["single"]) / np.maximum(np.array(t["lanes"]), 1e-9)
-        rows.append({"net": name, "lanes": L, "single": steps / min(t["single"]),
-                     "parallel": steps / max(min(t["lanes"]), 1e-9), "pairs": float(np.median(pairs)),
-                     "runs": len(pairs), "sigmas": sigmas, "macs": macs, "waiting": waiting(batches)})
+        rows.append({"net": name, "lanes": L, **timed_pair(single, parallel, steps, budget),
+                     "sigmas": sigmas, "macs": macs, "waiting": waiting(batches)})
     return rows
 
 
@@ -364,12 +363,8 @@ def competitor_lane_rows(budget, n_seq, L=LANES, p=100):
 
             def parallel():
                 lane_train(nets, batches, 1.0, update, exp)
-            t = alternate(single, parallel, budget)
-            pairs = np.array(t["single"]) / np.maximum(np.array(t["lanes"]), 1e-9)
             rows.append({"learner": name, "update": update, "exp": exp, "p": p, "weights": nets[0].n_weights,
-                         "lanes": L, "single": steps / max(min(t["single"]), 1e-9),
-                         "parallel": steps / max(min(t["lanes"]), 1e-9), "pairs": float(np.median(pairs)),
-                         "runs": len(pairs)})
+                         "lanes": L, **timed_pair(single, parallel, steps, budget)})
     return rows
 
 
@@ -386,6 +381,53 @@ def report_competitor_lanes(rows):
               f"{r['parallel']:9.3g} {r['parallel'] / r['single']:5.1f}x {r['pairs']:5.1f}x "
               f"{1e9 / r['parallel']:8.1f}")
     print("ratio: fastest lanes run over fastest single run; pairs: median ratio of adjacent runs")
+
+
+FULL_ROWS = ("1-5+full", "1-5+full+step", "2c-2+full", "3a-T100-N3+full", "4-1+full", "6a+full")
+
+
+def full_lane_rows(budget, n_seq, L=LANES, rows=FULL_ROWS):
+    """The full gradient (reading 'full') on the nets, tasks, learning rates and update timings
+    of its rows: single-trial (``fullgrad.train_batch``) against L lanes
+    (``fullgrad_lanes.train_full``), both with libm's exp, trial-steps per second, the two
+    alternating and timed in CPU time of this thread, as ``lane_rows``. Exp 1's rows train
+    n_seq // 4 sequences per trial and run, the others (100-110 steps each) n_seq // 20."""
+    out = []
+    for exp_id in rows:
+        exp = get(exp_id)
+        task = exp.make_task()
+        n = n_seq // 4 if exp.task[0] == "EmbeddedReber" else max(2, n_seq // 20)
+        batches = [task.sample(np.random.default_rng(l), n) for l in range(L)]
+        steps = sum(int(b.starts[-1]) for b in batches)
+        nets = [LSTM97(**exp.net, seed=l) for l in range(L)]
+        fullgrad_lanes.train_full(nets, [b.take([0]) for b in batches], exp.lr, exp.update)   # compile or load
+        fullgrad.train_batch(nets[0], batches[0].take([0]), exp.lr, exp.update)
+
+        def single():
+            for net, b in zip(nets, batches):
+                fullgrad.train_batch(net, b, exp.lr, exp.update)
+
+        def parallel():
+            fullgrad_lanes.train_full(nets, batches, exp.lr, exp.update)
+        out.append({"row": exp_id, "update": exp.update, "weights": nets[0].n_weights, "lanes": L,
+                    **timed_pair(single, parallel, steps, budget)})
+    return out
+
+
+def report_full_lanes(rows):
+    print("\nthe full gradient in lanes (lstm97/fullgrad_lanes.py) beside the single-trial full gradient "
+          "(fullgrad.py), on the nets of the rows '+full':")
+    print("trial-steps per second with learning, the two run alternately on the same core (CPU time); "
+          "each lane is the single-trial learner bit for bit (both with libm's exp)")
+    head = (f"{'row':16s} {'update':8s} {'weights':>7s} {'lanes':>5s} {'single':>9s} {'lanes':>9s} {'ratio':>6s} "
+            f"{'pairs':>6s} {'ns/step':>8s} {'pass':>5s}")
+    print(head + "\n" + "-" * len(head))
+    for r in rows:
+        print(f"{r['row']:16s} {r['update']:8s} {r['weights']:7d} {r['lanes']:5d} {r['single']:9.3g} "
+              f"{r['parallel']:9.3g} {r['parallel'] / r['single']:5.1f}x {r['pairs']:5.1f}x "
+              f"{1e9 / r['parallel']:8.1f} {r['lanes'] * r['single'] / r['parallel']:5.1f}")
+    print("ratio: fastest lanes run over fastest single run; pairs: median ratio of adjacent runs; "
+          "pass: a pass of all lanes in single-trial steps (learners.LaneKernel.cost)")
 
 
 CELLS = [("1997 cell", {}), ("forget gates (2000 cell)", dict(forget_gates=True)),
@@ -442,6 +484,16 @@ def alternate(single, parallel, budget):
             run()
             t[key].append(time.thread_time() - t1)
     return t
+
+
+def timed_pair(single, parallel, steps, budget):
+    """single() and parallel(), each training ``steps`` trial-steps, run in turn (``alternate``):
+    trial-steps per second of the fastest run of each ("single", "parallel"), the median ratio
+    of adjacent runs ("pairs") and the number of pairs ("runs")."""
+    t = alternate(single, parallel, budget)
+    pairs = np.array(t["single"]) / np.maximum(np.array(t["lanes"]), 1e-9)
+    return {"single": steps / max(min(t["single"]), 1e-9), "parallel": steps / max(min(t["lanes"]), 1e-9),
+            "pairs": float(np.median(pairs)), "runs": len(pairs)}
 
 
 def have_torch():
@@ -563,6 +615,7 @@ def main(argv=None):
         updates = update_rows(0.05 if quick else 3.0, 4 if quick else 100, 2 if quick else LANES)
         cells = cell_rows(0.05 if quick else 2.0, n_seq, 4 if quick else LANES)
         rival_lanes = competitor_lane_rows(0.05 if quick else 3.0, 2 if quick else n_seq // 4, 2 if quick else LANES)
+        full_lanes = full_lane_rows(0.05 if quick else 3.0, 8 if quick else n_seq, 2 if quick else LANES)
     finally:
         if cpus:
             os.sched_setaffinity(0, cpus)
@@ -573,6 +626,7 @@ def main(argv=None):
     report_updates(updates)
     report_cells(cells)
     report_competitor_lanes(rival_lanes)
+    report_full_lanes(full_lanes)
     return rows, mem
 
 

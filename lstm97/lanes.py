@@ -710,6 +710,35 @@ def _next_sequences(q, bad, active, done, fine, ends):
         active[l] = q[l] + 1 < ends[l]
 
 
+@njit(inline="always")
+def _round(starts, q, active, begin, step0):
+    """A round: every active lane takes its next sequence, all ending at tick T - 1 (returned;
+    0 when no lane is active). begin[l] is the tick at which lane l's sequence starts, step0[l]
+    + tau its step at tick tau."""
+    T = 0
+    for l in range(LANES):
+        if active[l]:
+            T = max(T, starts[l][q[l] + 1] - starts[l][q[l]])
+    for l in range(LANES):
+        n = starts[l][q[l] + 1] - starts[l][q[l]] if active[l] else 0
+        begin[l] = T - n
+        step0[l] = starts[l][q[l]] - begin[l] if active[l] else 0
+    return T
+
+
+@njit(inline="always")
+def _setup(x_idx, x_val, targets, t_idx, starts, bad, fine, active, X_at, I_at, D_at, T_at):
+    """Every lane starts: no divergence, its batch's addresses (lanevec.read_steps)."""
+    for l in range(LANES):
+        bad[l] = -1
+        fine[l] = 1.0
+        active[l] = len(starts[l]) > 1
+        X_at[l] = x_val[l].ctypes.data
+        I_at[l] = x_idx[l].ctypes.data
+        D_at[l] = targets[l].ctypes.data
+        T_at[l] = t_idx[l].ctypes.data
+
+
 @njit(cache=CACHE, error_model="numpy")
 def _kernel(W_h, W_k, M_h, M_k, B, S, n_in, ga, gb, ha, hb, h_identity,
             z0, input_gates, output_gates, forget_gates, shortcuts, lr, step_update, exact,
@@ -887,6 +916,28 @@ def _topology(net):
             net.forget_gates, net.shortcuts, tuple(net.initial_z()))
 
 
+def group_key(net):
+    """LSTM nets with the same key can share a lane call (with one learning rate, update and
+    inputs per step): their topology and masks."""
+    return (_topology(net),) + tuple(net.masks[k].tobytes() for k in KEYS)
+
+
+def check_call(nets, batches, supports, key, refusal):
+    """The nets and batches of a lane kernel's call as lists, after the checks every kernel
+    makes: one batch per net, nets that ``supports`` accepts (else ValueError(refusal)) with
+    one ``key``, batches of one nnz without empty sequences (``check_batches``)."""
+    nets, batches = list(nets), list(batches)
+    if not nets or len(nets) != len(batches):
+        raise ValueError(f"need one batch per net, got {len(nets)} nets and {len(batches)} batches")
+    if not supports(nets[0]):
+        raise ValueError(refusal)
+    first = key(nets[0])
+    if any(key(net) != first for net in nets[1:]):
+        raise ValueError("the nets of one call must share their sizes and masks")
+    check_batches(batches)
+    return nets, batches
+
+
 def train_batches(nets, batches, lr, update="sequence", exp="poly"):
     """Train nets[l] on batches[l] online (eq. 17), all in lockstep; one lane per net.
 
@@ -923,32 +974,52 @@ def _hidden(args):
 
 def _train_group(nets, batches, lr, update, exp):
     """train_batches for at most LANES nets: one kernel call, idle lanes after the nets."""
+    a, W_h, W_k, M_h, M_k = _stack(nets, batches)
+    x_idx, x_val, targets, starts, t_idx, onehot, first = _lane_arrays(batches)
+    stats = new_stats(first[-1])
+    bad = np.full(LANES, -1, np.int64)
+    if first[-1]:
+        _kernel(W_h, W_k, M_h, M_k, nets[0].B, a.S, a.n_in, a.ga, a.gb, a.ha, a.hb, a.h_identity, a.z0,
+                a.input_gates, a.output_gates, a.forget_gates, a.shortcuts, float(lr), update == "step", exp == "libm",
+                x_idx, x_val, targets, starts, first, stats, bad,
+                all(b.targets_at_ends for b in batches), all(b.unit_inputs for b in batches), t_idx, onehot)
+    _unstack(nets, W_h, W_k)
+    return [(stats[first[l]:first[l + 1]], int(bad[l])) for l in range(len(nets))]
+
+
+def _lane_arrays(batches):
+    """What the lane kernels read of the batches of at most LANES nets, one per lane and the
+    idle lanes after them given no sequences: x_idx, x_val, targets, starts, t_idx, each a tuple
+    of LANES contiguous arrays (t_idx the units of the one-hot targets if every batch has them,
+    ``onehot``); and first, the row of the statistics at which each lane's rows begin."""
+    lane = batches + [batches[0].take([])] * (LANES - len(batches))
+    onehot = all(b.target_idx is not None for b in batches)
+    sizes = [len(b) for b in lane]
+    first = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    arrays = lambda name, dtype: tuple(np.ascontiguousarray(getattr(b, name), dtype) for b in lane)  # noqa: E731
+    t_idx = tuple(np.ascontiguousarray(b.target_idx if onehot else np.zeros(0), np.int64) for b in lane)
+    return (arrays("x_idx", np.int64), arrays("x_val", np.float64), arrays("targets", np.float64),
+            arrays("starts", np.int64), t_idx, onehot, first)
+
+
+def _stack(nets, batches):
+    """The weights of at most LANES nets as the lane kernels keep them, lane l in [..., l]:
+    W_h (rows: input gates, output gates, cells, forget gates) and W_k, zero in the idle lanes
+    after the nets; and what the nets share: (engine.net_args of nets[0], W_h, W_k, M_h, M_k)."""
     args = [engine.net_args(net, b) for net, b in zip(nets, batches)]
     a = args[0]                                  # what the nets share: masks, sizes, squashing, gates
-    B, C, n = nets[0].B, nets[0].C, len(nets)
     W_h = np.zeros((sum(len(w) for w in _hidden(a)), a.W_in.shape[1], LANES))
     W_k = np.zeros(a.W_k.shape + (LANES,))
     for l, a_l in enumerate(args):
         W_h[..., l] = np.concatenate(_hidden(a_l))
         W_k[..., l] = a_l.W_k
-    M_h, M_k = np.ascontiguousarray(np.concatenate((a.M_in, a.M_out, a.M_c, a.M_f))), a.M_k
-    sizes = [len(b) for b in batches] + [0] * (LANES - n)
-    first = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    stats = new_stats(first[-1])
-    bad = np.full(LANES, -1, np.int64)
-    if first[-1]:
-        idle = batches[0].take([])               # the inputs of a lane without nets: no sequences
-        onehot = all(b.target_idx is not None for b in batches)
-        lane = batches + [idle] * (LANES - n)
-        _kernel(W_h, W_k, M_h, M_k, B, a.S, a.n_in, a.ga, a.gb, a.ha, a.hb, a.h_identity, a.z0,
-                a.input_gates, a.output_gates, a.forget_gates, a.shortcuts, float(lr), update == "step", exp == "libm",
-                tuple(np.ascontiguousarray(b.x_idx, np.int64) for b in lane),
-                tuple(np.ascontiguousarray(b.x_val, np.float64) for b in lane),
-                tuple(np.ascontiguousarray(b.targets, np.float64) for b in lane),
-                tuple(np.ascontiguousarray(b.starts, np.int64) for b in lane), first, stats, bad,
-                all(b.targets_at_ends for b in batches), all(b.unit_inputs for b in batches),
-                tuple(np.ascontiguousarray(b.target_idx if onehot else np.zeros(0), np.int64) for b in lane),
-                onehot)
+    M_h = np.ascontiguousarray(np.concatenate((a.M_in, a.M_out, a.M_c, a.M_f)))
+    return a, W_h, W_k, M_h, a.M_k
+
+
+def _unstack(nets, W_h, W_k):
+    """Each net's weights from its lane of W_h and W_k (``_stack``), in place."""
+    B, C = nets[0].B, nets[0].C
     for l, net in enumerate(nets):
         W = net.weights
         W["W_in"][...] = W_h[:B, :, l]
@@ -957,4 +1028,3 @@ def _train_group(nets, batches, lr, update, exp):
         W["W_k"][...] = W_k[..., l]
         if net.forget_gates:
             W["W_forget"][...] = W_h[2 * B + C:, :, l]
-    return [(stats[first[l]:first[l + 1]], int(bad[l])) for l in range(n)]

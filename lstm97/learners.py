@@ -4,7 +4,7 @@ learner its "engine" names (tests/test_records.py). ``LANE_KERNELS``: the learne
 also train many trials at once, each lane bit for bit the learner alone."""
 from dataclasses import dataclass
 
-from . import bptt, elman, engine, fullgrad, lanes, rnn_lanes, rtrl
+from . import bptt, elman, engine, fullgrad, fullgrad_lanes, lanes, rnn_lanes, rtrl
 from .records import BPTT, BPTT_POLY, ELMAN, ENGINE, FULL, GUESS, LANES, RTRL, RTRL_POLY
 
 LEARNERS = {ENGINE: engine.train_batch,
@@ -22,10 +22,6 @@ def learner_of(exp, lane_engine=True):
     if exp.gradient in BY_GRADIENT:
         return BY_GRADIENT[exp.gradient]
     return LANES if lane_engine else ENGINE
-
-
-def _lstm_key(net):
-    return (lanes._topology(net),) + tuple(net.masks[k].tobytes() for k in lanes.KEYS)
 
 
 @dataclass(frozen=True)
@@ -47,7 +43,7 @@ class LaneKernel:
 LANE_KERNELS = {
     # a pass of 16 lanes: 3.7-4.6 single-trial steps (lanes.SOLO)
     LANES: LaneKernel(lambda nets, batches, lr, update: lanes.train_batches(nets, batches, lr, update),
-                      _lstm_key, lambda net: True,
+                      lanes.group_key, lambda net: True,
                       lambda net, batch, lr, update: engine.train_batch(net, batch, lr, update, exp="poly"),
                       lanes.SOLO, {8: 2.5, 16: 4.15, 32: 8.65}[lanes.LANES]),
     # Table 2's nets (rnn_lanes.supports): 16 lanes ran 1.8-1.9x the single-trial rate at p=100,
@@ -56,4 +52,10 @@ LANE_KERNELS = {
                           rnn_lanes.group_key, rnn_lanes.supports, LEARNERS[RTRL_POLY], 8, 8.4 * lanes.LANES / 16),
     BPTT_POLY: LaneKernel(lambda nets, batches, lr, update: rnn_lanes.train_bptt(nets, batches, lr, update, exp="poly"),
                           rnn_lanes.group_key, rnn_lanes.supports, LEARNERS[BPTT_POLY], 8, 8.4 * lanes.LANES / 16),
+    # the full gradient (fullgrad_lanes.supports: no forget gates), both with libm's exp: on the
+    # rows' nets 16 lanes ran 1.9-3.5x the single-trial rate, a pass costing 4.6-4.8 single-trial
+    # steps on 3a, 4-1 and 6a, 6.0 on 2c-2 and 8.0-8.5 on Exp 1's Reber net (bench.py, two runs),
+    # so a group of 4 or fewer goes one by one
+    FULL: LaneKernel(lambda nets, batches, lr, update: fullgrad_lanes.train_full(nets, batches, lr, update),
+                     fullgrad_lanes.group_key, fullgrad_lanes.supports, LEARNERS[FULL], 4, 6.5 * lanes.LANES / 16),
 }

@@ -59,40 +59,11 @@ from numba import njit
 
 from . import rnn
 from .fastexp import sigma_array
-from .lanes import CACHE, _apply, _end_sequences, _local, _next_sequences, check_batches, sigma_lanes
+from .lanes import (CACHE, _apply, _end_sequences, _lane_arrays, _local, _next_sequences, _round, _setup,
+                    check_call, sigma_lanes)
 from .lanevec import (LANES, above, add_to, any_lane, equals, gather, get, is_number, magnitude, put,
                       read_columns, read_steps, scatter_add, splat, started, where)
 from .online import ABS_ALL, ABS_END, ERR_END, SSE, check_exp, check_update, new_stats
-
-
-# --------------------------------------------------------------------------- a round
-@njit(inline="always")
-def _round(starts, q, active, begin, step0):
-    """A round: every active lane takes its next sequence, all ending at tick T - 1 (returned;
-    0 when no lane is active). begin[l] is the tick at which lane l's sequence starts, step0[l]
-    + tau its step at tick tau."""
-    T = 0
-    for l in range(LANES):
-        if active[l]:
-            T = max(T, starts[l][q[l] + 1] - starts[l][q[l]])
-    for l in range(LANES):
-        n = starts[l][q[l] + 1] - starts[l][q[l]] if active[l] else 0
-        begin[l] = T - n
-        step0[l] = starts[l][q[l]] - begin[l] if active[l] else 0
-    return T
-
-
-@njit(inline="always")
-def _setup(x_idx, x_val, targets, t_idx, starts, bad, fine, active, X_at, I_at, D_at, T_at):
-    """Every lane starts: no divergence, its batch's addresses (lanevec.read_steps)."""
-    for l in range(LANES):
-        bad[l] = -1
-        fine[l] = 1.0
-        active[l] = len(starts[l]) > 1
-        X_at[l] = x_val[l].ctypes.data
-        I_at[l] = x_idx[l].ctypes.data
-        D_at[l] = targets[l].ctypes.data
-        T_at[l] = t_idx[l].ctypes.data
 
 
 # --------------------------------------------------------------------------- the kernel
@@ -406,17 +377,9 @@ def group_key(net):
 
 
 def _check(nets, batches):
-    nets, batches = list(nets), list(batches)
-    if not nets or len(nets) != len(batches):
-        raise ValueError(f"need one batch per net, got {len(nets)} nets and {len(batches)} batches")
-    if not supports(nets[0]):
-        raise ValueError("the lanes train nets with one recurrent unit, the one hidden unit, and a "
-                         "readout whose input columns share each unit's mask (rnn.table2_net)")
-    key = group_key(nets[0])
-    if any(group_key(net) != key for net in nets[1:]):
-        raise ValueError("the nets of one call must share their sizes and masks")
-    check_batches(batches)
-    return nets, batches
+    return check_call(nets, batches, supports, group_key,
+                      "the lanes train nets with one recurrent unit, the one hidden unit, and a "
+                      "readout whose input columns share each unit's mask (rnn.table2_net)")
 
 
 def _train(nets, batches, lr, options):
@@ -438,20 +401,12 @@ def _train_group(nets, batches, lr, options):
         W_oT[..., l] = a.W_oT
     M_h, M_oT = np.ascontiguousarray(args[0].M_h, np.float64), args[0].M_oT
     Mx = np.ascontiguousarray(M_oT[net0.H])
-    sizes = [len(b) for b in batches] + [0] * (LANES - n)
-    first = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    x_idx, x_val, targets, starts, t_idx, onehot, first = _lane_arrays(batches)
     stats = new_stats(first[-1])
     bad = np.full(LANES, -1, np.int64)
     if first[-1]:
-        lane = batches + [batches[0].take([])] * (LANES - n)     # idle lanes: no sequences
-        onehot = all(b.target_idx is not None for b in batches)
-        _kernel(W_h, W_oT, M_h, M_oT, Mx, args[0].n_in, float(lr), *options,
-               tuple(np.ascontiguousarray(b.x_idx, np.int64) for b in lane),
-               tuple(np.ascontiguousarray(b.x_val, np.float64) for b in lane),
-               tuple(np.ascontiguousarray(b.targets, np.float64) for b in lane),
-               tuple(np.ascontiguousarray(b.target_idx if onehot else np.zeros(0), np.int64) for b in lane),
-               tuple(np.ascontiguousarray(b.starts, np.int64) for b in lane), first, stats, bad,
-               all(b.unit_inputs for b in batches), onehot)
+        _kernel(W_h, W_oT, M_h, M_oT, Mx, args[0].n_in, float(lr), *options, x_idx, x_val, targets, t_idx,
+                starts, first, stats, bad, all(b.unit_inputs for b in batches), onehot)
     for l, net in enumerate(nets):
         net.weights["W_h"][...] = W_h[..., l]
         rnn.store_readout(net, W_oT[..., l])

@@ -71,8 +71,8 @@ def train_lanes(next_item, emit, scale="paper", width=lanes.LANES, checkpoints=N
     train side by side, and 2a/2b trials before their cell is added apart from those after; a
     group of at most ``solo`` trials (the last trials of a group) trains one by one in the
     single-trial learner, which costs less than a pass of all lanes and gives the same. The
-    LSTM's lanes and those of RTRL and BPTT on Table 2's nets (``learners.LANE_KERNELS``) train
-    so; a trial of any other learner trains alone as it comes.
+    LSTM's lanes, those of RTRL and BPTT on Table 2's nets and those of the full gradient
+    (``learners.LANE_KERNELS``) train so; a trial of any other learner trains alone as it comes.
     ``checkpoints``: the results folder (None: no checkpoints). ``progress(item, n)``, if
     given, hears after each chunk how many sequences a running trial has trained so far.
     """

@@ -48,3 +48,13 @@ def test_quick_bench_prints_rtrl_and_bptt_in_lanes_beside_their_single_trial_lea
     assert [(r["learner"], r["update"], r["exp"]) for r in rows] == [
         ("RTRL", "step", "poly"), ("RTRL", "step", "libm"), ("BPTT", "sequence", "poly"), ("BPTT", "sequence", "libm")]
     assert all(r["weights"] == 36 and r["single"] > 0 and r["parallel"] > 0 for r in rows)
+
+
+def test_the_full_gradient_in_lanes_beside_the_single_trial_full_gradient(capsys):
+    rows = bench.full_lane_rows(0.0, 8, L=2, rows=("1-5+full+step", "6a+full"))
+    assert [(r["row"], r["update"]) for r in rows] == [("1-5+full+step", "step"), ("6a+full", "sequence")]
+    assert all(r["single"] > 0 and r["parallel"] > 0 and r["runs"] >= 1 for r in rows)
+    bench.report_full_lanes(rows)
+    out = capsys.readouterr().out
+    assert "the full gradient in lanes" in out and "6a+full" in out
+    assert bench.FULL_ROWS == ("1-5+full", "1-5+full+step", "2c-2+full", "3a-T100-N3+full", "4-1+full", "6a+full")
