@@ -34,6 +34,7 @@ from .engine import train
 from .experiments import get
 from .network import LSTM97
 from .tasks import Adding, EmbeddedReber, NoiseFree, TemporalOrder, VeryLongLag
+from .trialcost import alternate
 
 # name, task, LSTM97(...) arguments, learning rate (docs/paper.md §3 table)
 NETS = [
@@ -471,19 +472,6 @@ def report_cells(rows):
     for r in rows:
         print(f"{r['net']:<13} {r['cell']:<26} {r['single']:9.3g} {r['lanes']:9.3g} {1e9 / r['lanes']:16.1f} "
               f"{base[r['net']]['lanes'] / r['lanes']:12.2f}x")
-
-
-def alternate(single, parallel, budget):
-    """{"single": [...], "lanes": [...]}: the CPU times of this thread of single() and parallel(),
-    run in turn (the same load on both) until ``budget`` seconds have passed, at least once each."""
-    t = {"single": [], "lanes": []}
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < budget or not t["lanes"]:
-        for key, run in (("single", single), ("lanes", parallel)):
-            t1 = time.thread_time()
-            run()
-            t[key].append(time.thread_time() - t1)
-    return t
 
 
 def timed_pair(single, parallel, steps, budget):

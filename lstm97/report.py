@@ -120,26 +120,27 @@ def rows_block(vs):
 
 
 def runtime_block(results, planned=()):
-    """The README's paper-scale time: one figure, its scope, and where it comes from; then one
-    line per machine size of ``planned`` [(workers, trials, hours)], the queue's plan of a
-    complete run (plan.py)."""
+    """The README's paper-scale time: the queue's plan of a complete run, one line per machine
+    size of ``planned`` [(workers, trials, hours)] (plan.py); the trials not recorded yet; what
+    the committed records took."""
     trials, hours = paper_scale_hours(results)
     loaded = study.load_ablations(results)
     pending = [(i, n - len(loaded[i])) for i, n in ablations.PLAN if len(loaded[i]) < n]
     missing = sum(k for _, k in pending)
+    plan_lines = [f"- {w} workers: about {hours_text(h)} hours for {count(n)} trials "
+                  f"(`python -m lstm97 plan --workers {w}`)" for w, n, h in planned]
     return "\n".join([
         RUNTIME_BEGIN,
-        f"At the paper's scale the committed records hold {count(trials)} trials (every notebook: the "
-        f"main rows, the readings study, the competitors and the cell's parts). They took "
-        f"{hours:,.0f} core-hours, so repeating them takes about {hours / 2:,.0f} hours on 2 cores "
-        "(docs/runtime.md: per notebook, and what faster lanes and more cores change)."
-        + (f" Not in that figure: {count(missing)} planned trials of notebook 09 that have no records "
-           f"yet ({len(pending)} pairs, among them the forget-gate cell on the long lags of 2c and on "
-           "2a/2b, the study's longest pairs)." if missing else ""),
-        *([""] + [f"- {w} workers: a complete run of {count(n)} trials is planned at about {hours_text(h)} hours "
-                  f"(`python -m lstm97 plan --workers {w}`)" for w, n, h in planned]
-          + ["", "How close the plan came to measured runs: docs/runtime.md."]
+        *(["A complete run at the paper's scale, as the queue plans it from the records' trial-steps "
+           "and the costs per experiment measured on a 2-core virtual machine (docs/runtime.md: how "
+           "the plan is made, and how close it came to measured runs):", ""] + plan_lines + [""]
           if planned else []),
+        f"The committed records hold {count(trials)} trials (every notebook: the main rows, the "
+        f"readings study, the competitors and the cell's parts); with the code and machines of "
+        f"their day they took {hours:,.0f} core-hours."
+        + (f" Not recorded yet: {count(missing)} planned trials of notebook 09 ({len(pending)} pairs, "
+           "among them the forget-gate cell on the long lags of 2c and on 2a/2b, the study's longest "
+           "pairs); the plan counts them." if missing else ""),
         RUNTIME_END])
 
 

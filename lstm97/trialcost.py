@@ -71,11 +71,15 @@ def _step(exp, learn, batch):
 
 
 def _other(exp, learn, chunks=3):
-    """The fraction of a fresh trial's time outside ``learn`` over its first ``chunks``
-    chunks: sampling each chunk and the criterion's checks."""
+    """The fraction of a fresh trial's time outside ``learn`` over its chunks 2 to
+    ``chunks`` + 1 (the first compiles or loads what the checks run): sampling each chunk and
+    the criterion's checks."""
     task = exp.make_task(0)
     crit, size = criteria.of(exp), chunk_size(exp, task)
     rng, test_rng, net = np.random.default_rng(0), np.random.default_rng(1), initial_net(exp, 0)
+    stats, _ = learn(net, task.sample(rng, size), exp.lr, exp.update)
+    crit.scan(stats)
+    list(crit.check(net, task, test_rng))
     inside = outside = 0.0
     for _ in range(chunks):
         t0 = time.thread_time()

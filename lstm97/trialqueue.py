@@ -26,7 +26,7 @@ measured rate); without either, the mean of every other trial of the plan. At sm
 trial alone counts ``SMOKE_SECONDS``.
 
 A lane group: a pass of the kernel costs ``pass`` single-trial steps whatever the number of busy
-lanes, as measured for the net (trialcost.py: 2.5-8.3 for the LSTM's 16 lanes), else the
+lanes, as measured for the net (trialcost.py: 2.6-10.5 for the LSTM's 16 lanes), else the
 kernel's one number (``LaneKernel.cost``). With its trials' learner parts l1 >= l2 >= ... (a
 trial's time alone less its part ``other``, which the lanes do not share) the group costs
 cost * l(solo+1) for the passes, plus l1 - l(solo+1), ..., l(solo) - l(solo+1) for its last
@@ -148,7 +148,7 @@ def estimator(scale, basis, costs=None):
     def rate(exp_id):
         """Measured core seconds per trial-step of a trial alone (trialcost.py), else None."""
         c = costs.get(exp_id, {})
-        return c["step"] / (1.0 - c["other"]) if "step" in c else None
+        return c["step"] / (1.0 - min(c["other"], 0.99)) if "step" in c else None
 
     @cache
     def of(exp_id):

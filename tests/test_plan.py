@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm97 import ablations, experiments, plan, readings, trialqueue
+from lstm97 import ablations, experiments, plan, readings, trialcost, trialqueue
 from lstm97.runner import SMOKE, fingerprint, record_path, run_trials, write_record
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,16 +55,27 @@ def test_paper_estimates_come_from_the_records_and_the_plan_packs_them(tmp_path)
     assert seconds(("6a", 7, 0)) == 20.0                    # the mean of the experiment's
     assert seconds(("6a+full", 0, 0)) == 20.0               # a reading not run: its main run's
     assert seconds(("6b", 0, 0)) is None
-    p = plan.make_plan([NB["06"], NB["07"]], "paper", results, 4, basis)
+    p = plan.make_plan([NB["06"], NB["07"]], "paper", results, 4, basis, costs=tmp_path / "no-costs.json")
     steps = p.notebooks[0][1]
     assert [(s.experiment, s.missing[0], len(s.missing)) for s in steps] == [("6a", 5, 15), ("6b", 0, 10)]
     assert sorted(t for task in p.tasks for t in task.trials) == sorted(
         [("6a", t, 0) for t in range(5, 20)] + [("6b", t, 0) for t in range(10)])
-    assert p.hours() == trialqueue.wall_time(p.tasks, 4) / 3600
+    assert p.hours() == trialqueue.expected_wall_time(p.tasks, 4, p.sample) / 3600
     lines = plan.describe(p)
     assert re.search(r"06_temporal_order +25 trials of +2 experiments, +100\.0% of the time", lines[0])
     assert "07_summary" in lines[1] and "nothing to train" in lines[1]
     assert lines[-1] == f"25 trials, estimated {plan.hours_text(p.hours())} h on 4 workers"
+
+
+def test_measured_costs_are_kept_per_experiment_and_guessing_has_none(tmp_path):
+    path = tmp_path / "costs.json"
+    costs = trialcost.measure_all(["6a", "6a-guess-A1"], path, heard=lambda line: None)
+    assert list(costs) == ["6a"] and costs == trialcost.load(path)
+    c = costs["6a"]
+    assert 0 < c["step"] < 1e-3 and 0 <= c["other"] < 1 and 0.5 < c["pass"] < 64
+    trialcost.measure_all(["1-rtrl3"], path, heard=lambda line: None)      # no lanes: no pass
+    again = trialcost.load(path)
+    assert set(again) == {"6a", "1-rtrl3"} and "pass" not in again["1-rtrl3"] and again["6a"] == c
 
 
 def test_smoke_estimates_count_trials_and_no_notebook_trains_a_trial_twice(tmp_path):
