@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import ablations, experiments, readings, trialcost, trialqueue
+from . import ablations, experiments, readings, tables, trialcost, trialqueue
 from .runner import Progress, connect, scaled, trial_count
 from .trialqueue import SMOKE_SECONDS  # noqa: F401  (the estimate of a smoke trial)
 
@@ -181,9 +181,7 @@ def _time(seconds):
     return f"{seconds / 3600:.1f} h" if seconds >= 360 else f"{seconds / 60:.1f} min"
 
 
-def hours_text(hours):
-    """Hours with one decimal, or two below an hour (a small run's 0.04 h is 2-3 minutes)."""
-    return f"{hours:.1f}" if hours >= 1 else f"{hours:.2f}"
+hours_text = tables.hours           # the one format of planned hours (the README's too)
 
 
 def describe(plan):

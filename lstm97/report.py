@@ -8,7 +8,7 @@ match the records and the experiments. Every count of rows comes from lstm97.ver
 """
 from pathlib import Path
 
-from . import ablations, criteria, experiments, nets, paper, plots, readings, study, summary, verdicts
+from . import ablations, criteria, experiments, nets, paper, plots, readings, study, summary, tables, verdicts
 from .tables import Table, count
 
 FIGURE = Path("docs") / "figures" / "headline.png"
@@ -127,7 +127,7 @@ def runtime_block(results, planned=()):
     loaded = study.load_ablations(results)
     pending = [(i, n - len(loaded[i])) for i, n in ablations.PLAN if len(loaded[i]) < n]
     missing = sum(k for _, k in pending)
-    plan_lines = [f"- {w} workers: about {hours_text(h)} hours for {count(n)} trials "
+    plan_lines = [f"- {w} workers: about {tables.hours(h)} hours for {count(n)} trials "
                   f"(`python -m lstm97 plan --workers {w}`)" for w, n, h in planned]
     return "\n".join([
         RUNTIME_BEGIN,
@@ -178,10 +178,6 @@ def rewrite(text, block, begin=README_BEGIN, end=README_END):
         raise ValueError(f"the README needs exactly one {begin!r} ... {end!r} block")
     head, rest = text.split(begin)
     return head + block + rest.split(end, 1)[1]
-
-
-def hours_text(hours):
-    return f"{hours:.1f}" if hours < 10 else f"{hours:.0f}"
 
 
 def readme(results, path, check=False, figure=True, planned=()):

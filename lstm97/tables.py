@@ -21,6 +21,11 @@ def count(v):
     return DASH if v is None else f"{v:,.0f}"
 
 
+def hours(v):
+    """Hours with one decimal, or two below an hour (a small run's 0.04 h is 2-3 minutes)."""
+    return f"{v:.1f}" if v >= 1 else f"{v:.2f}"
+
+
 def ratio(v):
     """A ratio to 2 significant figures: 2.4812 -> '2.5×', 145.2 -> '150×', 0.3666 -> '0.37×'."""
     if v is None:
