@@ -323,17 +323,24 @@ def report_updates(rows):
               f"{r['parallel'] / r['single']:5.1f}x")
 
 
+RATE_HEAD = f"{'lanes':>5s} {'single':>9s} {'lanes':>9s} {'ratio':>6s} {'pairs':>6s} {'ns/step':>8s}"
+
+
+def rate_cells(r):
+    """The columns of RATE_HEAD for one row of timed_pair's rates."""
+    return (f"{r['lanes']:5d} {r['single']:9.3g} {r['parallel']:9.3g} {r['parallel'] / r['single']:5.1f}x "
+            f"{r['pairs']:5.1f}x {1e9 / r['parallel']:8.1f}")
+
+
 def report_lanes(rows, limits):
     print(f"\ntrial-parallel training (lstm97/lanes.py, exp_poly) beside the single-trial engine:")
     print("trial-steps per second with learning, the two run alternately on the same core (CPU time)")
-    head = (f"{'net':12s} {'lanes':>5s} {'single':>9s} {'lanes':>9s} {'ratio':>6s} {'pairs':>6s} {'ns/step':>8s} "
-            f"{'σ/step':>6s} {'madd/step':>9s} {'limit ns':>8s} {'waiting':>7s}")
+    head = f"{'net':12s} {RATE_HEAD} {'σ/step':>6s} {'madd/step':>9s} {'limit ns':>8s} {'waiting':>7s}"
     print(head + "\n" + "-" * len(head))
     for r in rows:
         limit = r["sigmas"] * limits["sigma"] + r["macs"] * limits["mac"]
-        print(f"{r['net']:12s} {r['lanes']:5d} {r['single']:9.3g} {r['parallel']:9.3g} "
-              f"{r['parallel'] / r['single']:5.1f}x {r['pairs']:5.1f}x {1e9 / r['parallel']:8.1f} {r['sigmas']:6d} "
-              f"{r['macs']:9d} {limit:8.1f} {100 * r['waiting']:6.1f}%")
+        print(f"{r['net']:12s} {rate_cells(r)} {r['sigmas']:6d} {r['macs']:9d} {limit:8.1f} "
+              f"{100 * r['waiting']:6.1f}%")
     print("ratio: fastest lanes run over fastest single run; pairs: median ratio of adjacent runs")
     print(f"limit ns: σ/step x {limits['sigma']:.2f} ns + madd/step x {limits['mac']:.2f} ns, this core's "
           "throughput for each in a flat vectorised loop")
@@ -374,13 +381,10 @@ def report_competitor_lanes(rows):
           f"Table 2's net (p={rows[0]['p']}, {rows[0]['weights']} weights):")
     print("trial-steps per second with learning, the two run alternately on the same core (CPU time); "
           "each lane is the single-trial learner bit for bit")
-    head = (f"{'learner':7s} {'update':8s} {'exp':4s} {'lanes':>5s} {'single':>9s} {'lanes':>9s} {'ratio':>6s} "
-            f"{'pairs':>6s} {'ns/step':>8s}")
+    head = f"{'learner':7s} {'update':8s} {'exp':4s} {RATE_HEAD}"
     print(head + "\n" + "-" * len(head))
     for r in rows:
-        print(f"{r['learner']:7s} {r['update']:8s} {r['exp']:4s} {r['lanes']:5d} {r['single']:9.3g} "
-              f"{r['parallel']:9.3g} {r['parallel'] / r['single']:5.1f}x {r['pairs']:5.1f}x "
-              f"{1e9 / r['parallel']:8.1f}")
+        print(f"{r['learner']:7s} {r['update']:8s} {r['exp']:4s} {rate_cells(r)}")
     print("ratio: fastest lanes run over fastest single run; pairs: median ratio of adjacent runs")
 
 
@@ -420,13 +424,11 @@ def report_full_lanes(rows):
           "(fullgrad.py), on the nets of the rows '+full':")
     print("trial-steps per second with learning, the two run alternately on the same core (CPU time); "
           "each lane is the single-trial learner bit for bit (both with libm's exp)")
-    head = (f"{'row':16s} {'update':8s} {'weights':>7s} {'lanes':>5s} {'single':>9s} {'lanes':>9s} {'ratio':>6s} "
-            f"{'pairs':>6s} {'ns/step':>8s} {'pass':>5s}")
+    head = f"{'row':16s} {'update':8s} {'weights':>7s} {RATE_HEAD} {'pass':>5s}"
     print(head + "\n" + "-" * len(head))
     for r in rows:
-        print(f"{r['row']:16s} {r['update']:8s} {r['weights']:7d} {r['lanes']:5d} {r['single']:9.3g} "
-              f"{r['parallel']:9.3g} {r['parallel'] / r['single']:5.1f}x {r['pairs']:5.1f}x "
-              f"{1e9 / r['parallel']:8.1f} {r['lanes'] * r['single'] / r['parallel']:5.1f}")
+        print(f"{r['row']:16s} {r['update']:8s} {r['weights']:7d} {rate_cells(r)} "
+              f"{r['lanes'] * r['single'] / r['parallel']:5.1f}")
     print("ratio: fastest lanes run over fastest single run; pairs: median ratio of adjacent runs; "
           "pass: a pass of all lanes in single-trial steps (learners.LaneKernel.cost)")
 
