@@ -161,14 +161,14 @@ def competitor_rows(budget, n_seq):
             ("1 RTRL 12", rtrl.train_batch, "step", table1(12, outputs="recurrent"), reber, 0.1),
             ("1 ELM 15", elman.train_batch, "step", table1(15), reber, 0.1)]
     rows = []
-    for name, train, update, make, task, lr in nets:
+    for name, learn, update, make, task, lr in nets:
         batch = task.sample(np.random.default_rng(0), n_seq)
         parts = [batch.take(range(a, min(a + 50, len(batch)))) for a in range(0, len(batch), 50)]
         net = make()
-        train(net, batch.take([0]), lr, update)                             # compile or load the cache
+        learn(net, batch.take([0]), lr, update)                             # compile or load the cache
         chunks = [(b, int(b.starts[-1])) for b in parts]
         rows.append({"net": name, "weights": net.n_weights,
-                     "steps": rate(lambda b: train(net, b, lr, update), chunks, budget)})
+                     "steps": rate(lambda b: learn(net, b, lr, update), chunks, budget)})
     for exp_id in ("3a-T100-N3-guess-A1", "3a-T100-N3-guess-A2"):
         exp = get(exp_id)
         net, task = guessing.architecture(**exp.net, seed=0), exp.make_task()
@@ -333,7 +333,7 @@ def rate_cells(r):
 
 
 def report_lanes(rows, limits):
-    print(f"\ntrial-parallel training (lstm97/lanes.py, exp_poly) beside the single-trial engine:")
+    print("\ntrial-parallel training (lstm97/lanes.py, exp_poly) beside the single-trial engine:")
     print("trial-steps per second with learning, the two run alternately on the same core (CPU time)")
     head = f"{'net':12s} {RATE_HEAD} {'σ/step':>6s} {'madd/step':>9s} {'limit ns':>8s} {'waiting':>7s}"
     print(head + "\n" + "-" * len(head))

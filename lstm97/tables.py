@@ -6,7 +6,6 @@ Numbers are formatted one way everywhere: success in whole %, counts with thousa
 ratios to 2 significant figures, "–" where there is no value, "yes"/"no" for flags.
 """
 import html
-import math
 
 DASH = "–"
 

@@ -8,17 +8,19 @@ thread on a fresh net of the experiment at paper scale:
   at a time (for the LSTM, the single-trial engine with exp_poly, which a lane equals bit for
   bit), best of three runs on one batch of about STEPS steps;
 - ``other``: the fraction of a trial's time outside that learner over its first chunks:
-  drawing each chunk of training sequences and the criterion's checks between chunks. A trial
-  alone then takes steps x step / (1 - other);
+  drawing each chunk of training sequences and the criterion's checks between chunks, the
+  median of REPEATS measurements (single measurements of the 2a/2b net range over
+  0.07-0.21). A trial alone then takes steps x step / (1 - other);
 - ``pass`` (where a lane kernel trains the net, learners.LANE_KERNELS): a kernel call of LANES
   trials, each on its own batch, against one trial in the single-trial learner, in steps of the
-  latter (the two run in turn on one core, ``alternate``, the fastest run of each): a pass of
+  latter (the two run in turn on one core, ``alternate``, at least REPEATS runs of each, the
+  fastest of each): a pass of
   the lanes costs this many single-trial steps whatever the number of busy lanes. The lanes
   share only the learner's part of their trials' time.
 
 Measured with the machine's other core training, repeated measurements of one net differ by
 up to 20%; docs/runtime.md gives the ranges. ``python -m lstm97 plan --measure`` measures the
-experiments of a plan (about a second each) and keeps the numbers in ``data/trial_costs.json``
+experiments of a plan (a few seconds each) and keeps the numbers in ``data/trial_costs.json``
 (the file's one purpose), which ``load`` reads. No record is touched.
 """
 import json
@@ -35,14 +37,16 @@ from .trial import chunk_size
 
 PATH = Path(__file__).resolve().parents[1] / "data" / "trial_costs.json"
 STEPS = 200_000          # trial-steps per batch of a timed run (about 20-200 ms)
+REPEATS = 5              # measurements of ``other``; the fewest timed runs of each side of ``pass``
 
 
-def alternate(single, parallel, budget):
+def alternate(single, parallel, budget, runs=1):
     """{"single": [...], "lanes": [...]}: the CPU times of this thread of single() and parallel(),
-    run in turn (the same load on both) until ``budget`` seconds have passed, at least once each."""
+    run in turn (the same load on both) until ``budget`` seconds have passed, at least ``runs``
+    times each."""
     t = {"single": [], "lanes": []}
     t0 = time.perf_counter()
-    while time.perf_counter() - t0 < budget or not t["lanes"]:
+    while time.perf_counter() - t0 < budget or len(t["lanes"]) < runs:
         for key, run in (("single", single), ("lanes", parallel)):
             t1 = time.thread_time()
             run()
@@ -73,7 +77,7 @@ def _step(exp, learn, batch):
 def _other(exp, learn, chunks=3):
     """The fraction of a fresh trial's time outside ``learn`` over its chunks 2 to
     ``chunks`` + 1 (the first compiles or loads what the checks run): sampling each chunk and
-    the criterion's checks."""
+    the criterion's checks. One measurement; ``other`` is the median of REPEATS."""
     task = exp.make_task(0)
     crit, size = criteria.of(exp), chunk_size(exp, task)
     rng, test_rng, net = np.random.default_rng(0), np.random.default_rng(1), initial_net(exp, 0)
@@ -101,7 +105,7 @@ def _pass(exp, kernel, batches, budget):
     one = initial_net(exp, 0)
     kernel.single(one, batches[0].take([0]), exp.lr, exp.update)
     t = alternate(lambda: kernel.single(one, batches[0], exp.lr, exp.update),
-                  lambda: kernel.train(nets, batches, exp.lr, exp.update), budget)
+                  lambda: kernel.train(nets, batches, exp.lr, exp.update), budget, REPEATS)
     per_step = max(min(t["single"]), 1e-12) / int(batches[0].starts[-1])
     mean_steps = np.mean([int(b.starts[-1]) for b in batches])   # a pass also covers the waiting ticks
     return min(t["lanes"]) / (per_step * mean_steps)
@@ -118,7 +122,8 @@ def measure(exp_id, budget=0.5):
     lane = kernel is not None and kernel.supports(initial_net(exp, 0))
     learn = kernel.single if lane else LEARNERS[name]
     batches = _batches(exp, lanes.LANES if lane else 1)
-    out = {"step": _step(exp, learn, batches[0]), "other": _other(exp, learn)}
+    out = {"step": _step(exp, learn, batches[0]),
+           "other": float(np.median([_other(exp, learn) for _ in range(REPEATS)]))}
     if lane:
         out["pass"] = _pass(exp, kernel, batches, budget)
     return out
