@@ -246,14 +246,19 @@ def link_files(page, docs, pages):
 
 def style_tables(page):
     """Every table in its own horizontally scrolling box; cells that hold a number and have no
-    class or style of their own get the class ``num`` (right-aligned)."""
+    class or style of their own get the class ``num`` (right-aligned), except a row's first
+    cell, which names the row (a row "4-3" or "5" is a label, not a number)."""
     page = re.sub(r"(<table\b)", r'<div class="table-wrap">\1', page)
     page = page.replace("</table>", "</table></div>")
 
     def cell(m):
         text = html_lib.unescape(re.sub(r"<[^>]+>", "", m.group(1))).strip()
         return f'<td class="num">{m.group(1)}</td>' if NUMERIC.fullmatch(text) else m.group(0)
-    return re.sub(r"<td>(.*?)</td>", cell, page, flags=re.S)
+
+    def row(m):
+        first, rest = re.match(r"(\s*(?:<td\b.*?</td>)?)(.*)", m.group(2), flags=re.S).groups()
+        return m.group(1) + first + re.sub(r"<td>(.*?)</td>", cell, rest, flags=re.S) + m.group(3)
+    return re.sub(r"(<tr\b[^>]*>)(.*?)(</tr>)", row, page, flags=re.S)
 
 
 def finish(page, docs, pages):

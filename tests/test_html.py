@@ -332,6 +332,10 @@ def test_numbered_headings_get_stable_anchors_and_tables_scroll_in_a_box():
     table = report.style_tables(report.markdown("| a | b |\n|---|---|\n| x | 1.5% |\n"))
     assert '<div class="table-wrap"><table>' in table and "</table></div>" in table
     assert "<td>x</td>" in table and '<td class="num">1.5%</td>' in table
+    rows = report.style_tables(report.markdown("| row | trials |\n|---|---|\n| 4-3 | 10 |\n| 5 | 10 |\n"))
+    assert "<td>4-3</td>" in rows and "<td>5</td>" in rows and rows.count('<td class="num">10</td>') == 2
+    frame = report.style_tables("<table><tr><th>4-3</th><td>10</td><td>x</td></tr></table>")
+    assert '<th>4-3</th><td class="num">10</td><td>x</td>' in frame        # an index in <th>: data from the first <td>
 
 
 def test_the_report_part_is_what_the_markers_enclose(tmp_path):
