@@ -26,7 +26,7 @@ measured rate); without either, the mean of every other trial of the plan. At sm
 trial alone counts ``SMOKE_SECONDS``.
 
 A lane group: a pass of the kernel costs ``pass`` single-trial steps whatever the number of busy
-lanes, as measured for the net (trialcost.py: 2.6-10.5 for the LSTM's 16 lanes), else the
+lanes, as measured for the net (trialcost.py: 2.7-9.3 for the LSTM's 16 lanes), else the
 kernel's one number (``LaneKernel.cost``). With its trials' learner parts l1 >= l2 >= ... (a
 trial's time alone less its part ``other``, which the lanes do not share) the group costs
 cost * l(solo+1) for the passes, plus l1 - l(solo+1), ..., l(solo) - l(solo+1) for its last
