@@ -661,3 +661,50 @@ def reber_final_medians(records, ids):
                         "between", "tp_right")}
                 out.append(dict(experiment=i, solved=ok, nets=len(sub), **med))
     return out
+
+
+def _forget_hold(net, batch):
+    """(median y_φ, median over the sequences of the best block's kept fraction): the forget
+    gates' activations over ``batch``, and of a value stored at a sequence's first step, the
+    share its last step still holds, the product of y_φ(2..T) (Gers et al. 2000)."""
+    act, kept = [], []
+    for xs, _ in batch.sequences():
+        y_f = net.forward(xs, trace=True)[1]["y_forget"]          # (T, B)
+        act.append(y_f.ravel())
+        kept.append(np.prod(y_f[1:], axis=0).max())
+    return float(np.median(np.concatenate(act))), float(np.median(kept))
+
+
+def forget_gate_hold(exp, record, n=5, seed=0):
+    """Does a forget-gate net (the cell of Gers, Schmidhuber & Cummins 2000, not the paper's)
+    learn to hold a value? Trial ``record``'s net before training (nets.initial_net) and after
+    (its stored weights), on n fresh sequences of its task.
+
+    With forget gates s(t) = y_φ(t) s(t-1) + y_in(t) g(net_c(t)), so of a value stored at the
+    first step, the last step of a T-step sequence keeps the product of y_φ(2..T): ``kept``, for
+    the block that keeps most (median over the sequences). The truncated gradient's traces
+    decay by the same factors, so an error at the sequence end reaches back about 1/(1 - y_φ)
+    steps. ``y_φ``: the gates' median activation. ``Δw hidden`` (``Δw output``): the mean
+    absolute change by training of the weights into the cells and gates (into the outputs).
+    """
+    if "weights" not in record:
+        raise ValueError(f"record of trial {record.get('trial')} holds no weights")
+    before, after = nets.initial_net(exp, record["trial"], record["seed"]), trained_net(exp, record)
+    batch = exp.make_task(record["trial"]).sample(np.random.default_rng(seed), n)
+    (y0, k0), (y1, k1) = _forget_hold(before, batch), _forget_hold(after, batch)
+    dw = {k: np.abs(after.weights[k] - before.weights[k]) for k in before.weights}
+    hidden = np.concatenate([v.ravel() for k, v in dw.items() if k != "W_k"])
+    return {"experiment": exp.id, "trial": record["trial"], "success": record["success"],
+            "y_φ before": y0, "y_φ after": y1, "kept before": k0, "kept after": k1,
+            "Δw hidden": float(hidden.mean()), "Δw output": float(dw["W_k"].mean())}
+
+
+def forget_gate_summary(exp, records, trials=3, n=5, seed=0):
+    """One row per forget-gate run: the medians of :func:`forget_gate_hold` over the first
+    ``trials`` records that hold weights (None: none does)."""
+    got = [forget_gate_hold(exp, r, n, seed) for r in [r for r in records if "weights" in r][:trials]]
+    if not got:
+        return None
+    keys = ("y_φ before", "y_φ after", "kept before", "kept after", "Δw hidden", "Δw output")
+    return dict(experiment=exp.id, nets=len(got), solved=sum(g["success"] for g in got),
+                **{k: float(np.median([g[k] for g in got])) for k in keys})

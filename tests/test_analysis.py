@@ -216,3 +216,40 @@ def test_reber_penultimate_counts_open_blocks_and_separability():
     assert wide["blocks_open"] == net.B and min(wide["out_gates"]) > 0.999
     assert wide["widest_gate"] == max(wide["out_gates"]) and wide["next_gate"] == sorted(wide["out_gates"])[-2]
     assert 0.0 <= wide["separable"] <= 1.0 and 0.0 <= wide["tp_right"] <= 1.0
+
+
+def test_forget_gate_hold_on_nets_whose_forget_gates_are_constant(monkeypatch):
+    """forget_gate_hold on nets where it can be computed by hand: every weight 0 but the forget
+    gates' biases (and, after "training", one output weight). Then y_φ = σ(bias) at every step,
+    and a value stored at the first step of a T-step sequence keeps σ(bias)^(T-1)."""
+    from lstm97 import analysis, nets
+    from lstm97.experiments import get
+    exp = get("6a+forget")
+
+    def net_with(b, w_k=0.0):
+        net = LSTM97(**exp.net)
+        w = {k: np.zeros_like(v) for k, v in net.weights.items()}
+        w["W_forget"][:, net.n_src - 1] = b
+        w["W_k"][tuple(np.argwhere(net.masks["W_k"])[0])] = w_k
+        net.set_weights(w)
+        return net
+    before, after = net_with(-1.0), net_with(3.0, w_k=0.5)
+    monkeypatch.setattr(nets, "initial_net", lambda e, t, seed=0: before)
+    record = {"trial": 4, "seed": 0, "success": False,
+              "weights": {k: v.tolist() for k, v in after.weights.items()}}
+    row = analysis.forget_gate_hold(exp, record, n=6, seed=2)
+
+    sig = lambda b: 1 / (1 + np.exp(-b))
+    lengths = exp.make_task(4).sample(np.random.default_rng(2), 6).lengths
+    assert row["y_φ before"] == pytest.approx(sig(-1.0)) and row["y_φ after"] == pytest.approx(sig(3.0))
+    assert row["kept before"] == pytest.approx(np.median(sig(-1.0) ** (lengths - 1)))
+    assert row["kept after"] == pytest.approx(np.median(sig(3.0) ** (lengths - 1)))
+    hidden = sum(v.size for k, v in after.weights.items() if k != "W_k")
+    assert row["Δw hidden"] == pytest.approx(4.0 * before.B / hidden)
+    assert row["Δw output"] == pytest.approx(0.5 / after.weights["W_k"].size)
+    assert row["trial"] == 4 and row["success"] is False
+    with pytest.raises(ValueError, match="holds no weights"):
+        analysis.forget_gate_hold(exp, {"trial": 1, "seed": 0})
+    summary = analysis.forget_gate_summary(exp, [record, {"trial": 5, "seed": 0, "success": True}], n=6, seed=2)
+    assert summary["nets"] == 1 and summary["kept after"] == row["kept after"]
+    assert analysis.forget_gate_summary(exp, [{"trial": 5}]) is None
