@@ -144,20 +144,27 @@ def runtime_block(results, planned=()):
         RUNTIME_END])
 
 
+def forget_sentence(rows):
+    """What the forget-gate pairs of the cell study (summary.ablation_rows ``rows``) show so far:
+    how many are recorded, the rows it brings to the paper's targets that the 1997 cell misses,
+    and the rows it makes worse than the 1997 cell."""
+    pairs = next(c["pairs"] for c in summary.claim_rows(rows) if c["claim"] == "forget")
+    done = summary.forget_rows(rows)
+    rescued = sorted({r["row"] for r in done if r["main"] != "reproduced" and r["verdict"] == "reproduced"})
+    worse = sorted({r["row"] for r in done if r["outcome"] == "worse"})
+    return (f"{len(done)} of {pairs} pairs recorded; it brings " + (", ".join(rescued) if rescued else "no row")
+            + " the 1997 cell misses to the paper's targets"
+            + (f", and makes {', '.join(worse)} worse than the 1997 cell" if worse else "") + ".")
+
+
 def claim_sentences(results, scale="paper"):
     """One sentence per claim of the cell ablation study (notebook 09): its verdict and its pairs."""
     rows = summary.ablation_rows(study.load_ablations(results, scale))
     lines = []
     for c in summary.claim_rows(rows):
         if c["claim"] == "forget":
-            done = summary.forget_rows(rows)
-            rescued = sorted({r["row"] for r in done if r["main"] != "reproduced" and r["verdict"] == "reproduced"})
-            worse = sorted({r["row"] for r in done if r["outcome"] == "worse"})
-            lines.append(f"**The forget gate** (Gers et al. 2000, a later cell, not the paper's): "
-                         f"{len(done)} of {c['pairs']} pairs recorded; it brings "
-                         + (", ".join(rescued) if rescued else "no row") + " the 1997 cell misses to the "
-                         "paper's targets" + (f", and makes {', '.join(worse)} worse than the 1997 cell"
-                                              if worse else "") + ".")
+            lines.append("**The forget gate** (Gers et al. 2000, a later cell, not the paper's): "
+                         + forget_sentence(rows))
             continue
         pending = c["pairs"] - c["recorded"]
         lines.append(f"**{NAMES[c['claim']]}**, the paper says: {c['verdict']} here. Of {c['recorded']} "
