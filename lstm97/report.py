@@ -157,20 +157,27 @@ def forget_sentence(rows):
             + (f", and makes {', '.join(worse)} worse than the 1997 cell" if worse else "") + ".")
 
 
-def claim_sentences(results, scale="paper"):
-    """One sentence per claim of the cell ablation study (notebook 09): its verdict and its pairs."""
-    rows = summary.ablation_rows(study.load_ablations(results, scale))
+def claim_verdicts(rows, bold=False):
+    """One sentence per claim of the cell study (summary.ablation_rows ``rows``): the claim,
+    its verdict and its pairs; the claim's name in Markdown bold if ``bold``."""
+    name = (lambda s: f"**{s}**") if bold else (lambda s: s)
     lines = []
     for c in summary.claim_rows(rows):
         if c["claim"] == "forget":
-            lines.append("**The forget gate** (Gers et al. 2000, a later cell, not the paper's): "
+            lines.append(name("The forget gate") + " (Gers et al. 2000, a later cell, not the paper's): "
                          + forget_sentence(rows))
             continue
         pending = c["pairs"] - c["recorded"]
-        lines.append(f"**{NAMES[c['claim']]}**, the paper says: {c['verdict']} here. Of {c['recorded']} "
-                     f"pairs, the variant made {c['worse']} worse than the main row and {c['better']} better"
+        lines.append(f"{name(NAMES[c['claim']])}, the paper says: {c['verdict']} here. Of {c['recorded']} "
+                     f"pairs, the variant made {c['worse']} worse than the main row, {c['same']} no different "
+                     f"and {c['better']} better"
                      + (f"; {pending} pairs pending." if pending else "."))
     return lines
+
+
+def claim_sentences(results, scale="paper"):
+    """claim_verdicts of the records in ``results``, the names in bold: the README's and 07's list."""
+    return claim_verdicts(summary.ablation_rows(study.load_ablations(results, scale)), bold=True)
 
 
 def claim_lines(results, scale="paper"):
