@@ -138,9 +138,8 @@ def runtime_block(results, planned=()):
         f"The committed records hold {count(trials)} trials (every notebook: the main rows, the "
         f"readings study, the competitors and the cell's parts); with the code and machines of "
         f"their day they took {hours:,.0f} core-hours."
-        + (f" Not recorded yet: {count(missing)} planned trials of notebook 09 ({len(pending)} pairs, "
-           "among them the forget-gate cell on the long lags of 2c and on 2a/2b, the study's longest "
-           "pairs); the plan counts them." if missing else ""),
+        + (f" Not recorded yet: {count(missing)} planned trials of notebook 09, of {len(pending)} pairs "
+           f"({', '.join(i for i, _ in pending)}); the plan counts them." if missing else ""),
         RUNTIME_END])
 
 
