@@ -143,11 +143,10 @@ def runtime_block(results, planned=()):
         RUNTIME_END])
 
 
-def forget_sentence(rows):
-    """What the forget-gate pairs of the cell study (summary.ablation_rows ``rows``) show so far:
-    how many are recorded, the rows it brings to the paper's targets that the 1997 cell misses,
-    and the rows it makes worse than the 1997 cell."""
-    pairs = next(c["pairs"] for c in summary.claim_rows(rows) if c["claim"] == "forget")
+def forget_sentence(rows, pairs):
+    """What the forget-gate pairs of the cell study (summary.ablation_rows ``rows``; ``pairs``
+    planned) show so far: how many are recorded, the rows it brings to the paper's targets that
+    the 1997 cell misses, and the rows it makes worse than the 1997 cell."""
     done = summary.forget_rows(rows)
     rescued = sorted({r["row"] for r in done if r["main"] != "reproduced" and r["verdict"] == "reproduced"})
     worse = sorted({r["row"] for r in done if r["outcome"] == "worse"})
@@ -164,7 +163,7 @@ def claim_verdicts(rows, bold=False):
     for c in summary.claim_rows(rows):
         if c["claim"] == "forget":
             lines.append(name("The forget gate") + " (Gers et al. 2000, a later cell, not the paper's): "
-                         + forget_sentence(rows))
+                         + forget_sentence(rows, c["pairs"]))
             continue
         pending = c["pairs"] - c["recorded"]
         lines.append(f"{name(NAMES[c['claim']])}, the paper says: {c['verdict']} here. Of {c['recorded']} "
