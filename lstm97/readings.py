@@ -114,7 +114,7 @@ CONTROLS = ["3a-T100-N3", "4-1", "6a"]
 
 # The pre-registered plan: (experiment id, trials). Exp 1 stands on 60 trials, the paper's 30
 # plus a second seed set (trials 30-59), main rows included; every other pair has the paper's
-# trial count. Budgets are the main runs'. Cheap pairs come first, so that a session that ends
+# trial count. Budgets are the main runs'. Cheap pairs come first, so that a run that ends
 # early leaves whole pairs, not a little of everything.
 PLAN = (
     [(f"{r}+{x}", 20) for x in ("cells-from-inputs", "no-recurrence") for r in TWO_C]
