@@ -56,8 +56,8 @@ def width_from(environ):
     is the same at every width (a lane computes only its own net, tests/test_lanes.py); the
     width sets how many trials a process trains at once, and so how long a group of trials
     that all run to their budget takes: about 2 hours of one core for 8 failing 2a+step
-    trials, 4 for 16. Widths other than 16 are compiled
-    afresh in each process, since Numba's cache does not know this setting (lanes.CACHE)."""
+    trials, 4 for 16. Widths other than 16 are compiled afresh in each process, since
+    Numba's cache does not know this setting (lanes.CACHE)."""
     return width(environ.get("LSTM97_LANES", str(DEFAULT_WIDTH)))
 
 
